@@ -81,6 +81,8 @@ class Host:
     ssh: str | None = None
     # This host's address on the migration network (None: use the URI's host).
     address: str | None = None
+    # libvirt URI a peer daemon uses to reach this host (peer-to-peer migration); None: client-driven.
+    migration_uri: str | None = None
     state: HostState = HostState.DISCONNECTED
     cpu_model: str | None = None
     cpu_vendor: str | None = None

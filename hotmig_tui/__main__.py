@@ -1,0 +1,3 @@
+from hotmig_tui.cli import main
+
+raise SystemExit(main())
