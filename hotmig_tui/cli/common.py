@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,6 +12,7 @@ from typing import Any, NoReturn
 from hotmig_tui.backends.base import Backend
 from hotmig_tui.backends.select import Source, open_backend
 from hotmig_tui.core.inventory_file import InventoryError
+from hotmig_tui.paths import config_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -42,8 +42,7 @@ def _scale(text: str) -> tuple[int, int]:
 
 
 def user_inventory_path() -> Path:
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "hotmig" / "inventory.toml"
+    return config_dir() / "inventory.toml"
 
 
 def source_from_args(args: argparse.Namespace, speed: float = 1.0) -> Source:

@@ -174,6 +174,8 @@ class Outcome:
     memory_bytes: int | None = None
     disk_bytes: int | None = None
     postcopy: bool = False
+    # The backend's own final record (libvirt's completed-job statistics), kept as reported.
+    stats: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -6,7 +6,6 @@ A theme file holds Textual's theme fields (name, primary, background, ..., dark)
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -14,6 +13,8 @@ from pathlib import Path
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+
+from hotmig_tui.paths import config_dir
 
 COLOR_KEYS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground", "background",
               "surface", "panel", "boost")
@@ -30,8 +31,7 @@ class ThemeProblem:
 
 
 def user_theme_dir() -> Path:
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "hotmig" / "themes"
+    return config_dir() / "themes"
 
 
 def theme_files() -> list[Path]:

@@ -1,0 +1,76 @@
+"""One dedicated thread runs an asyncio loop with libvirtaio, registered once per process.
+
+libvirt's event implementation can be registered only once per process, and a second loop gets no
+events (textual-notes.md). So every connection lives with this thread's loop, whatever loop the caller
+runs (Textual's, pytest's, asyncio.run's). Blocking libvirt calls run in a small thread pool and are
+awaited from the caller's loop; a 50 ms heartbeat keeps the libvirt loop turning (without it, events
+were seen to be lost while a long blocking call such as migrate3 ran in another thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import libvirt
+import libvirtaio
+
+T = TypeVar("T")
+HEARTBEAT_S = 0.05
+
+_lock = threading.Lock()
+_instance: LibvirtLoop | None = None
+
+
+class LibvirtLoop:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="libvirt-events", daemon=True)
+        # Blocking calls: connections, facts, and each migration's long migrate3/blockCopy call.
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="libvirt-call")
+        self._thread.start()
+        self._ready.wait()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._register())
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _register(self) -> None:
+        libvirtaio.virEventRegisterAsyncIOImpl(loop=self.loop)
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors surface as exceptions, not stderr
+        self.loop.create_task(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking libvirt call in the pool; await it from any event loop."""
+        return await asyncio.wrap_future(self.pool.submit(fn, *args))
+
+    def on_loop(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        """Run fn on the libvirt loop thread (event registration must happen there)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return future
+
+
+def libvirt_loop() -> LibvirtLoop:
+    global _instance
+    with _lock:
+        if _instance is None:
+            _instance = LibvirtLoop()
+        return _instance
