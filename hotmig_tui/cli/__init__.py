@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from hotmig_tui import __version__
-from hotmig_tui.cli import inventory_cmd, lab_cmd, tui_cmd
+from hotmig_tui.cli import check_cmd, history_cmd, inventory_cmd, lab_cmd, migrate_cmd, predict_cmd, tui_cmd
 from hotmig_tui.cli.common import add_source_options
 
 
@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     tui_cmd.register(sub)
     inventory_cmd.register(sub)
+    check_cmd.register(sub)
+    predict_cmd.register(sub)
+    migrate_cmd.register(sub)
+    history_cmd.register(sub)
     lab_cmd.register(sub)
     return parser
 

@@ -10,8 +10,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from hotmig_tui.backends.base import Backend
-from hotmig_tui.tui.messages import BackendProblem, InventoryChanged
+from hotmig_tui.core.run import MigrationPlan
+from hotmig_tui.engine import Engine, RunHandle, RunState
+from hotmig_tui.history.audit import AuditLog
+from hotmig_tui.history.store import History
+from hotmig_tui.tui.messages import BackendProblem, EngineChanged, InventoryChanged
 from hotmig_tui.tui.screens.inventory import InventoryScreen
+from hotmig_tui.tui.screens.migrations import MigrationsScreen
+from hotmig_tui.tui.screens.monitor import MonitorScreen
 from hotmig_tui.tui.themes import DEFAULT_THEME, load_themes
 
 
@@ -20,14 +26,17 @@ class HotmigApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("t", "next_theme", "Theme"),
+        Binding("g", "migrations", "Migrations"),
     ]
 
-    def __init__(self, backend: Backend, source_label: str = "", theme_name: str | None = None) -> None:
+    def __init__(self, backend: Backend, source_label: str = "", theme_name: str | None = None,
+                 engine: Engine | None = None) -> None:
         super().__init__()
         self.backend = backend
         self.source_label = source_label
         self._wanted_theme = theme_name
         self.hotmig_themes: list[str] = []
+        self.engine = engine or Engine(backend, History(), AuditLog())
 
     def on_mount(self) -> None:
         themes, problems = load_themes()
@@ -45,6 +54,7 @@ class HotmigApp(App[None]):
                 self.theme = DEFAULT_THEME
         self.push_screen(InventoryScreen(self.backend.snapshot(), self.source_label, self.backend.label))
         self.watch_backend()
+        self.watch_engine()
 
     @work(exclusive=True, group="backend")
     async def watch_backend(self) -> None:
@@ -57,6 +67,33 @@ class HotmigApp(App[None]):
                 self.post_message(InventoryChanged(change))
         except Exception as exc:  # a backend failure must not take the dashboard down
             self.post_message(BackendProblem(f"{type(exc).__name__}: {exc}"))
+
+    @work(exclusive=True, group="engine")
+    async def watch_engine(self) -> None:
+        async for event in self.engine.events():
+            self.post_message(EngineChanged(event))
+
+    @on(EngineChanged)
+    def _engine_changed(self, message: EngineChanged) -> None:
+        for screen in self.screen_stack:
+            handler = getattr(screen, "engine_changed", None)
+            if handler is not None:
+                handler(message.event)
+
+    def start_migration(self, plan: MigrationPlan, watch: bool = True) -> RunHandle:
+        """Queue a run (already checked and confirmed by the caller) and open its monitor."""
+        handle = self.engine.submit(plan)
+        if watch:
+            self.push_screen(MonitorScreen(handle))
+        return handle
+
+    @property
+    def migrating(self) -> int:
+        return sum(h.state is not RunState.FINISHED for h in self.engine.runs.values())
+
+    def action_migrations(self) -> None:
+        if not isinstance(self.screen, MigrationsScreen):
+            self.push_screen(MigrationsScreen())
 
     @on(InventoryChanged)
     def _inventory_changed(self, message: InventoryChanged) -> None:
@@ -81,6 +118,7 @@ class HotmigApp(App[None]):
         yield SystemCommand("Next hotmig theme", "Cycle dark, light and 256-colour themes", self.action_next_theme)
 
     async def on_unmount(self) -> None:
+        await self.engine.close()
         await self.backend.close()
 
 

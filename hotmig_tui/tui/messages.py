@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from hotmig_tui.backends.base import Change
+from hotmig_tui.engine import EngineEvent
 
 
 @dataclass
@@ -17,3 +18,8 @@ class InventoryChanged(Message):
 @dataclass
 class BackendProblem(Message):
     text: str
+
+
+@dataclass
+class EngineChanged(Message):
+    event: EngineEvent

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import deque
 from collections.abc import AsyncIterator
 
 import libvirt
@@ -27,6 +28,7 @@ CONNECT_TIMEOUT_S = 45.0  # a fresh libvirtd probes QEMU's capabilities on the f
 CONNECT_CONCURRENCY = 8
 REFRESH_DEBOUNCE_S = 0.3
 PERIODIC_REFRESH_S = 30.0
+RECENT_EVENTS = 1000
 
 
 class LibvirtBackend:
@@ -46,6 +48,8 @@ class LibvirtBackend:
         self._tasks: set[asyncio.Task[None]] = set()
         self.lv: LibvirtLoop | None = None
         self.home: asyncio.AbstractEventLoop | None = None
+        # The latest domain events as libvirt sent them (what a run's phases were derived from).
+        self.recent_events: deque[DomainEvent] = deque(maxlen=RECENT_EVENTS)
 
     # --- Backend protocol -------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -149,6 +153,7 @@ class LibvirtBackend:
         self._publish({conn.name}, f"host {conn.name} disconnected: {reason}")
 
     def _event(self, event: DomainEvent) -> None:
+        self.recent_events.append(event)
         run = self._runs.get(event.vm)
         if run is not None:
             run.on_event(event)  # type: ignore[attr-defined]

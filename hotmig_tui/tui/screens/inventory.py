@@ -61,5 +61,9 @@ class InventoryScreen(Screen[None]):
         self.tree.update_inventory(inventory)
         self._render_details()
 
+    def engine_changed(self, event: object) -> None:
+        migrating = self.app.migrating  # type: ignore[attr-defined]
+        self.query_one(TotalsBar).update(totals_text(self.inventory, self.source, self.backend_label, migrating))
+
     def action_focus_details(self) -> None:
         self.query_one("#details-scroll").focus()
