@@ -26,6 +26,8 @@ def failure_cause(error: libvirt.libvirtError | str, *, host_down: bool = False)
     code = error.get_error_code() if isinstance(error, libvirt.libvirtError) else None
     text = (error.get_error_message() if isinstance(error, libvirt.libvirtError) else error) or ""
     lower = text.lower()
+    if code == libvirt.VIR_ERR_MIGRATE_UNSAFE:  # a writable disk not on storage libvirt knows to be shared
+        return FailureCause.DISK_UNREACHABLE
     if code == libvirt.VIR_ERR_CPU_INCOMPATIBLE or any(h in lower for h in CPU_HINTS):
         return FailureCause.CPU_INCOMPATIBLE
     if any(h in lower for h in RESOURCE_HINTS):
