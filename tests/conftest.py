@@ -13,10 +13,16 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 
 
 BENCH_LINES: list[str] = []
+# Tables printed at the end of the run, in the CI log: section title -> lines.
+REPORTS: dict[str, list[str]] = {}
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     if BENCH_LINES:
         terminalreporter.section("benchmarks (numbers, not pass/fail; baseline measured in the same run)")
         for line in BENCH_LINES:
+            terminalreporter.write_line(line)
+    for title, lines in REPORTS.items():
+        terminalreporter.section(title)
+        for line in lines:
             terminalreporter.write_line(line)

@@ -171,8 +171,11 @@ def _print_result(o: Outcome, run_id: str, as_json: bool) -> None:
         print_json(result)
         return
     if o.ok:
-        print(f"DONE: {o.vm_host} runs the VM; downtime {fmt_seconds(o.downtime)}, total {fmt_seconds(o.total_time)}, "
-              f"{o.iterations if o.iterations is not None else '?'} iterations, {fmt_bytes(o.bytes_sent)} sent")
+        facts = [f"downtime {fmt_seconds(o.downtime)}" if o.downtime is not None else "the guest never paused",
+                 f"total {fmt_seconds(o.total_time)}" if o.total_time is not None else "",
+                 f"{o.iterations} iterations" if o.iterations is not None else "",
+                 f"{fmt_bytes(o.bytes_sent)} sent" if o.bytes_sent else ""]
+        print(f"DONE: {o.vm_host} runs the VM; " + ", ".join(f for f in facts if f))
     else:
         cause = f" {o.cause.value} ({o.cause.text})" if o.cause else ""
         paused = " — the VM is PAUSED" if o.vm_paused else ""

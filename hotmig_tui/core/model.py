@@ -88,6 +88,8 @@ class Host:
     cpu_vendor: str | None = None
     cpu_count: int | None = None
     cpu_features: frozenset[str] = frozenset()
+    # CPU models the hypervisor can give guests (libvirt's domain capabilities, usable); empty when unknown.
+    guest_cpu_models: frozenset[str] = frozenset()
     memory_total: int | None = None
     memory_free: int | None = None
     uuid: str | None = None

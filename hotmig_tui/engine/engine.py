@@ -7,14 +7,18 @@ It never touches the screens: watchers subscribe to its events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from hotmig_tui.backends.base import Backend, Broadcast
 from hotmig_tui.core import policy
 from hotmig_tui.core.export import plain
+from hotmig_tui.core.model import HostState
 from hotmig_tui.core.policy import PolicyConfig
+from hotmig_tui.core.rules import CheckContext, check
+from hotmig_tui.core.rules.causes import refusal_cause
 from hotmig_tui.core.rules.costs import fits, full, load
 from hotmig_tui.core.run import FailureCause, LogLine, MigrationPlan, Outcome, Phase, PhaseChange, Sample
 from hotmig_tui.engine.events import EngineEvent, RunFinished, RunQueued, RunStarted, RunUpdated
@@ -30,15 +34,22 @@ class Engine:
         history: History | None = None,
         audit: AuditLog | None = None,
         policy_config: PolicyConfig | None = None,
+        context: Callable[[MigrationPlan], CheckContext] | None = None,
+        checks: bool = True,
     ) -> None:
+        """`context` gives the checks what only probes know (reachability, free memory now, predictions);
+        `checks=False` lets the hypervisor itself refuse a bad plan (fault tests, nothing else)."""
         self.backend = backend
         self.history = history
         self.audit = audit
         self.policy_config = policy_config or PolicyConfig()
+        self.context = context
+        self.checks = checks
         self.runs: dict[str, RunHandle] = {}
         self._events: Broadcast[EngineEvent] = Broadcast(maxsize=10_000)
         self._slots_freed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._watching = False
 
     def events(self) -> AsyncIterator[EngineEvent]:
         return self._events.subscribe()
@@ -59,6 +70,9 @@ class Engine:
         self._audit("start", handle, plan=plain(plan))
         self._publish(RunQueued(handle))
         self._spawn(self._drive(handle))
+        if not self._watching:
+            self._watching = True
+            self._spawn(self._watch_hosts())
         return handle
 
     def _spawn(self, coro: Any) -> None:
@@ -72,9 +86,13 @@ class Engine:
                 await self._slots_freed.wait_for(lambda: handle.outcome is not None)
         return handle.outcome
 
-    async def close(self) -> None:
-        for handle in self.active:
+    async def close(self, wait: float = 60.0) -> None:
+        """Abort what still runs and wait (bounded) for those runs to end, so their end is recorded."""
+        active = self.active
+        for handle in active:
             await self.abort(handle)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(self.wait(h) for h in active)), wait)
         for task in list(self._tasks):
             task.cancel()
         if self.history:
@@ -113,7 +131,9 @@ class Engine:
             if await self._admit(handle):
                 await self._execute(handle)
             else:
-                self._finish(handle, Outcome(Phase.ABORTED, handle.plan.source, error="cancelled while queued"))
+                cause = FailureCause.HOST_FAILED if handle.maintenance else None
+                why = "target entered maintenance mode while queued" if handle.maintenance else "cancelled while queued"
+                self._finish(handle, Outcome(Phase.ABORTED, handle.plan.source, cause=cause, error=why))
         except Exception as exc:  # the engine must always record an end
             self._finish(handle, Outcome(Phase.FAILED, None, error=f"hotmig internal error: {exc!r}"))
             raise
@@ -139,6 +159,10 @@ class Engine:
         handle.queued_because = ""
         self._publish(RunStarted(handle))
         self._record(handle, PhaseChange(0.0, Phase.PREPARE, "configuration and devices to the target"))
+        refusal = self._refusal(handle)
+        if refusal is not None:
+            self._finish(handle, refusal)
+            return
         try:
             run = await self.backend.start(handle.plan)
         except Exception as exc:
@@ -152,7 +176,43 @@ class Engine:
         outcome = await run.result()
         if handle.timed_out and outcome.phase is not Phase.DONE:
             outcome = dataclasses.replace(outcome, cause=FailureCause.TIMEOUT)
+        elif handle.maintenance and outcome.phase is not Phase.DONE:
+            outcome = dataclasses.replace(outcome, cause=FailureCause.HOST_FAILED,
+                                          error=f"target entered maintenance mode; {outcome.error}")
         self._finish(handle, outcome)
+
+    def _refusal(self, handle: RunHandle) -> Outcome | None:
+        """Check again just before starting: the inventory may have changed while the run was queued."""
+        if not self.checks:
+            return None
+        others = tuple(h.plan for h in self.active if h is not handle)
+        context = self.context(handle.plan) if self.context else CheckContext()
+        context = dataclasses.replace(context, in_flight=others)
+        blocking = [f for f in check(handle.plan, self.backend.snapshot(), context) if f.blocks]
+        if not blocking:
+            return None
+        for finding in blocking:
+            self._record(handle, LogLine(0.0, f"{finding.rule}: {finding.message}", "error"))
+        text = "refused before starting: " + "; ".join(f"{f.rule} {f.message}" for f in blocking)
+        return Outcome(Phase.FAILED, handle.plan.source, cause=refusal_cause(blocking), error=text)
+
+    async def _watch_hosts(self) -> None:
+        """A host entering maintenance, or lost, while a run targets it ends that run (seed VM-F2)."""
+        async for change in self.backend.changes():
+            for name in change.hosts:
+                host = change.inventory.host(name)
+                if host is None or host.state is not HostState.MAINTENANCE:
+                    continue
+                for handle in self.active:
+                    if handle.plan.target_host == name and handle.run is not None and not handle.maintenance:
+                        handle.maintenance = True
+                        t = handle.last.t if handle.last else 0.0
+                        self._record(handle, LogLine(t, f"target {name} entered maintenance mode: aborting "
+                                                        "(VM-F2)", "error"))
+                        await handle.run.abort()
+                    elif handle.plan.target_host == name and handle.state is RunState.QUEUED:
+                        handle.maintenance = True
+                        await self.abort(handle)
 
     async def _apply_policy(self, handle: RunHandle) -> None:
         actions = policy.decide(handle.samples, self.policy_config, handle.plan.options, handle.actions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,7 +24,8 @@ class RunState(StrEnum):
 @dataclass(eq=False)
 class RunHandle:
     plan: MigrationPlan
-    id: str = field(default_factory=lambda: f"{time.strftime('%Y%m%d-%H%M%S')}-{next(_ids)}")
+    # Unique across processes sharing one history: two `hotmig migrate` started in the same second.
+    id: str = field(default_factory=lambda: f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_ids)}")
     state: RunState = RunState.QUEUED
     phase: Phase = Phase.QUEUED
     queued_because: str = ""
@@ -33,6 +35,7 @@ class RunHandle:
     outcome: Outcome | None = None
     run: Run | None = None
     timed_out: bool = False
+    maintenance: bool = False  # its target entered maintenance mode while it ran or waited
     cancelled: bool = False
     submitted_at: float = field(default_factory=time.monotonic)
 

@@ -34,6 +34,7 @@ def host_from_reading(declared: Host, reading: HostReading, state: HostState) ->
         cpu_vendor=reading.caps.cpu_vendor,
         cpu_count=reading.cpu_count,
         cpu_features=reading.caps.cpu_features,
+        guest_cpu_models=reading.guest_cpu_models,
         memory_total=reading.memory_total,
         memory_free=reading.memory_free,
         uuid=reading.caps.uuid,
@@ -174,4 +175,4 @@ def _vm(host: str, domain: DomainReading, reading: HostReading, locate: _Locator
     )
 
 
-_NO_READING = HostReading(0, 0, 0, None, "", (), ())  # type: ignore[arg-type]
+_NO_READING = HostReading(0, frozenset(), 0, 0, None, "", (), ())  # type: ignore[arg-type]

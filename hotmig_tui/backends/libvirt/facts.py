@@ -13,6 +13,7 @@ from hotmig_tui.backends.libvirt.xmlparse import (
     PoolFacts,
     parse_capabilities,
     parse_domain,
+    parse_guest_cpu_models,
     parse_pool,
 )
 from hotmig_tui.core.model import VmState
@@ -54,6 +55,7 @@ class DomainReading:
 @dataclass(frozen=True)
 class HostReading:
     cpu_count: int
+    guest_cpu_models: frozenset[str]
     memory_total: int
     memory_free: int
     caps: HostCapabilities
@@ -70,6 +72,7 @@ def read_host(conn: libvirt.virConnect) -> HostReading:
     pci = {addr for d in domains for addr in d.facts.pci_addresses}
     return HostReading(
         cpu_count=info[2],
+        guest_cpu_models=_guest_cpu_models(conn, caps.arch),
         memory_total=info[1] * 2**20,
         memory_free=conn.getFreeMemory(),
         caps=caps,
@@ -78,6 +81,16 @@ def read_host(conn: libvirt.virConnect) -> HostReading:
         domains=domains,
         gpus=frozenset(a for a in pci if _is_display_device(conn, a)),
     )
+
+
+def _guest_cpu_models(conn: libvirt.virConnect, arch: str | None) -> frozenset[str]:
+    """The custom CPU models this host can run guests with, under KVM or TCG. The union: the model does not
+    say which accelerator a VM uses, and a wrong guess here ends as libvirt's own refusal (mapped to VM-F3)."""
+    models: frozenset[str] = frozenset()
+    for virttype in ("kvm", "qemu"):
+        with contextlib.suppress(libvirt.libvirtError):
+            models |= parse_guest_cpu_models(conn.getDomainCapabilities(None, arch, None, virttype, 0))
+    return models
 
 
 def _read_pool(pool: libvirt.virStoragePool) -> PoolReading:

@@ -260,11 +260,15 @@ class MemoryMigration(LibvirtRunBase):
 
     # --- failure ----------------------------------------------------------------------------------------
     async def clean_target(self) -> None:
-        """libvirt destroys the half-built domain; volumes created for the disks are ours to remove."""
-        if not self.whole or self.target is None or self.target_datastore is None:
+        """libvirt normally destroys the half-built domain on the target; if one is left (the target had lost
+        touch with the source) and the source still runs the VM, it goes. Volumes created for the disks too."""
+        if self.target is None:
             return
         conn = self.backend.connections.get(self.target.name)
         if conn is None or conn.conn is None:
+            return
+        await self._destroy_incoming_copy(conn.conn)
+        if not self.whole or self.target_datastore is None:
             return
         ds = self.target_datastore
         pool = await self.call(conn.conn.storagePoolLookupByName, ds.pool or ds.name)
@@ -275,6 +279,33 @@ class MemoryMigration(LibvirtRunBase):
                 vol = await self.call(pool.storageVolLookupByName, name)
                 await self.call(vol.delete, 0)
                 self.log(f"removed the half-copied image {name} from {ds.name} on {self.target.name}")
+
+
+    async def _destroy_incoming_copy(self, dconn: libvirt.virConnect) -> None:
+        try:
+            copy = await self.call(dconn.lookupByName, self.vm.name)
+            state, _ = await self.call(copy.state)
+        except libvirt.libvirtError:
+            return  # nothing there: the usual case
+        if state not in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_SHUTOFF) or not await self._source_runs():
+            return  # never touch what may be the only running copy
+        with contextlib.suppress(libvirt.libvirtError):
+            if state == libvirt.VIR_DOMAIN_PAUSED:
+                await self.call(copy.destroy)
+            if await self.call(copy.isPersistent):
+                await self.call(copy.undefine)
+        self.log(f"removed the unfinished copy of {self.vm.name} from {self.target.name}", "warning")  # type: ignore[union-attr]
+
+    async def _source_runs(self) -> bool:
+        conn = self.backend.connections.get(self.source.name)
+        if conn is None or conn.conn is None:
+            return False
+        try:
+            dom = await self.call(conn.conn.lookupByName, self.vm.name)
+            state, _ = await self.call(dom.state)
+        except libvirt.libvirtError:
+            return False
+        return state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED, libvirt.VIR_DOMAIN_PAUSED)
 
 
 def _with_disk_paths(xml: str, moves: dict[str, str]) -> str:

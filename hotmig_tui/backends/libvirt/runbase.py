@@ -18,6 +18,8 @@ from hotmig_tui.core.run import FailureCause, LogLine, MigrationPlan, Outcome, P
 if TYPE_CHECKING:
     from hotmig_tui.backends.libvirt.backend import LibvirtBackend
 
+SOURCE_RECONNECT_WAIT_S = 60.0
+
 
 class RunError(Exception):
     """A run cannot do what was asked (bad plan, a tuning the kind does not support); clear message."""
@@ -122,6 +124,7 @@ class LibvirtRunBase:
                 cause = cause or (FailureCause.HOST_FAILED if isinstance(exc, ConnectionError) else None)
         if self.hosts_lost:
             text += "; " + "; ".join(f"{h}: {r}" for h, r in self.hosts_lost.items())
+        await self._source_back()
         try:
             await self.clean_target()
         except Exception as cleanup_error:  # reported, never hidden: the user must know what is left
@@ -129,6 +132,17 @@ class LibvirtRunBase:
         host, paused = await self.locate_and_resume()
         return Outcome(phase=Phase.ABORTED if aborted else Phase.FAILED, vm_host=host, vm_paused=paused,
                        cause=cause, error=text, total_time=self.elapsed, postcopy=self.postcopy_active)
+
+    async def _source_back(self) -> None:
+        """A source daemon that restarted during the run is reconnecting: wait for it (bounded) before asking
+        where the VM runs, rather than answering "unknown"."""
+        conn = self.backend.connections.get(self.source.name)
+        deadline = self.elapsed + SOURCE_RECONNECT_WAIT_S
+        if conn is not None and not conn.up:
+            self.log(f"waiting for {self.source.name} to come back to find the VM", "warning")
+            conn.keep_trying()
+        while conn is not None and not conn.up and self.elapsed < deadline:
+            await asyncio.sleep(0.5)
 
     async def clean_target(self) -> None:
         """Remove what this run created on the target; subclasses know what that is."""

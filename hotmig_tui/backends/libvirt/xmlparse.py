@@ -95,6 +95,12 @@ def parse_domain(xml: str) -> DomainFacts:
     )
 
 
+def parse_guest_cpu_models(domain_capabilities_xml: str) -> frozenset[str]:
+    root = ET.fromstring(domain_capabilities_xml)
+    return frozenset(m.text.strip() for m in root.findall("cpu/mode[@name='custom']/model")
+                     if m.text and m.get("usable", "yes") == "yes")
+
+
 def parse_pool(xml: str) -> PoolFacts:
     root = ET.fromstring(xml)
     return PoolFacts(

@@ -88,6 +88,10 @@ def overcommit_match(source: Cluster, target: Cluster) -> Finding | None:
     )
 
 
+# QEMU's generic x86 models: every x86 host can give them to a guest, whatever its own CPU.
+GENERIC_CPU_MODELS = frozenset({"qemu64", "qemu32", "kvm64", "kvm32"})
+
+
 def cpu_compatible(
     mode: CpuMode | None,
     model: str | None,
@@ -104,8 +108,17 @@ def cpu_compatible(
     if mode is CpuMode.HOST_PASSTHROUGH:
         return _same_host_cpu(source, target, objects)
     if mode is CpuMode.CUSTOM and model:
-        if model in (target.cpu_model, dst_base):
+        if model in (target.cpu_model, dst_base) or model in target.guest_cpu_models:
             return None
+        if not target.guest_cpu_models and model in GENERIC_CPU_MODELS:
+            return None
+        if target.guest_cpu_models:
+            return catalog.CPU_COMPAT.failed(
+                f"the VM's custom CPU model {model} is not among the {len(target.guest_cpu_models)} models "
+                f"target {target.name} can give guests",
+                objects,
+                remedy=f"choose a host whose hypervisor offers {model}, or give the VM a model every host offers",
+            )
         if target.cpu_model is None:
             return catalog.CPU_COMPAT.unknown(
                 f"the CPU model of target {target.name} is unknown; the VM needs {model}", objects
