@@ -45,4 +45,9 @@ def open_backend(source: Source) -> Backend:
         return SimBackend(loaded.inventory, seed=loaded.seed or source.seed, speed=source.speed)
     from hotmig_tui.backends.libvirt import LibvirtBackend  # needs libvirt-python: import only when asked
 
-    return LibvirtBackend(loaded.inventory)
+    ssh = None
+    if any(h.ssh for h in loaded.inventory.hosts):
+        from hotmig_tui.backends.ssh import SshSettings
+
+        ssh = SshSettings.from_options(loaded.ssh)
+    return LibvirtBackend(loaded.inventory, ssh=ssh)

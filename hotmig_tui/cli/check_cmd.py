@@ -7,8 +7,8 @@ from typing import Any
 
 from hotmig_tui.cli.common import EXIT_FAILED, EXIT_OK, add_source_options, load_backend, print_json, run_guarded
 from hotmig_tui.cli.planning import add_target_options, plan_from_args, require_vm
-from hotmig_tui.core.predict import LinkFacts, predict
-from hotmig_tui.core.rules import CheckContext, Finding, candidates, check
+from hotmig_tui.core.planning import context_for_plan, plan_context
+from hotmig_tui.core.rules import Finding, candidates, check
 from hotmig_tui.core.run import MigrationKind, MigrationOptions
 
 SYMBOL = {"error": "✖", "warning": "▲", "info": "·"}
@@ -21,16 +21,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_target_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=lambda args: run_guarded(_check(args)))
-
-
-def context_for(inventory, vm_name: str, kind: MigrationKind, options: MigrationOptions) -> CheckContext:  # type: ignore[no-untyped-def]
-    """The predictor's verdict feeds the VM-T rule; probes (reachability, disk visibility) are added by the
-    ssh layer when it is configured: without them those rules say 'unknown'."""
-    vm = inventory.vm(vm_name)
-    if vm is None or kind is MigrationKind.STORAGE:
-        return CheckContext()
-    link = LinkFacts.of(inventory.cluster_of(vm.host))
-    return CheckContext(predictions={vm.name: predict(vm, kind, link, options)})
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -54,7 +44,7 @@ async def _check(args: argparse.Namespace) -> int:
     targeted = bool(args.to) or (kind is MigrationKind.STORAGE and bool(args.datastore))
     if targeted:
         plan = plan_from_args(args, inventory, MigrationOptions())
-        findings = check(plan, inventory, context_for(inventory, plan.vm, kind, plan.options))
+        findings = check(plan, inventory, context_for_plan(inventory, plan))
         ok = not any(f.blocks for f in findings)
         if args.json:
             print_json({"ok": ok, "findings": [finding_dict(f) for f in findings]})
@@ -64,7 +54,7 @@ async def _check(args: argparse.Namespace) -> int:
             print("\n".join(finding_line(f) for f in findings) or "  no findings")
         return EXIT_OK if ok else EXIT_FAILED
     require_vm(args.vm, inventory)
-    ranked = candidates(args.vm, kind, inventory, context_for(inventory, args.vm, kind, MigrationOptions()))
+    ranked = candidates(args.vm, kind, inventory, plan_context(inventory, require_vm(args.vm, inventory), kind))
     if args.json:
         print_json({"ok": any(c.ok for c in ranked), "candidates": [
             {"target_host": c.target_host, "target_datastore": c.target_datastore, "ok": c.ok,

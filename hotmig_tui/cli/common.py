@@ -26,12 +26,17 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--demo", action="store_true", help="the built-in simulated datacenter")
     group.add_argument("--lab", action="store_true", help="the real libvirt lab started by `hotmig lab up`")
     group.add_argument("--inventory", metavar="FILE", type=Path, help="an inventory file (TOML)")
-    parser.add_argument("--scale", metavar="HOSTS,VMS", type=_scale,
+    parser.add_argument("--scale", metavar="HOSTS,VMS", type=scale_type,
                         help="a generated simulated datacenter of that size (e.g. 200,10000)")
     parser.add_argument("--seed", type=int, default=1, help="seed for generated inventories and simulated noise")
+    parser.add_argument("--ssh", action="store_true",
+                        help="with --lab: reach the lab's hosts over SSH only (libvirt through hotmig's own tunnels)")
+    parser.add_argument("--accept-new-host-keys", action="store_true",
+                        help="SSH: trust a host seen for the first time, recording its key in hotmig's known_hosts "
+                             "and the audit log; a changed key is always refused")
 
 
-def _scale(text: str) -> tuple[int, int]:
+def scale_type(text: str) -> tuple[int, int]:
     try:
         hosts, vms = (int(x) for x in text.split(","))
     except ValueError:
@@ -48,10 +53,17 @@ def user_inventory_path() -> Path:
 def source_from_args(args: argparse.Namespace, speed: float = 1.0) -> Source:
     if args.scale and (args.lab or args.inventory):
         raise UsageError("--scale generates a simulated datacenter: use it alone or with --demo")
+    if getattr(args, "accept_new_host_keys", False):  # the user's explicit choice, for this process only
+        from hotmig_tui.backends.ssh import allow_first_contact
+        from hotmig_tui.history.audit import AuditLog
+
+        allow_first_contact(AuditLog())
+    if getattr(args, "ssh", False) and not args.lab:
+        raise UsageError("--ssh goes with --lab; an inventory file says per host whether to use SSH (`ssh = ...`)")
     if args.lab:
         from hotmig_tui import lab
 
-        path = lab.inventory_path()
+        path = lab.ssh_inventory_path() if getattr(args, "ssh", False) else lab.inventory_path()
         if not path.exists():
             raise UsageError(f"no lab inventory at {path}: start the lab first with `hotmig lab up`")
         return Source(inventory_file=path, speed=speed)

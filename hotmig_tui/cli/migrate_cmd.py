@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Any
 
-from hotmig_tui.cli.check_cmd import context_for, finding_dict, finding_line
+from hotmig_tui.cli.check_cmd import finding_dict, finding_line
 from hotmig_tui.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -25,6 +25,7 @@ from hotmig_tui.cli.common import (
 )
 from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args
 from hotmig_tui.core.export import plain
+from hotmig_tui.core.planning import context_for_plan
 from hotmig_tui.core.rules import check
 from hotmig_tui.core.run import LogLine, MigrationPlan, Outcome, PhaseChange, Sample
 from hotmig_tui.core.units import fmt_bytes, fmt_rate, fmt_seconds
@@ -54,7 +55,7 @@ async def _migrate(args: argparse.Namespace) -> int:
     try:
         inventory = backend.snapshot()
         plan = plan_from_args(args, inventory, options)
-        findings = check(plan, inventory, context_for(inventory, plan.vm, plan.kind, options))
+        findings = check(plan, inventory, context_for_plan(inventory, plan))
         if not _confirmed(args, plan, findings):
             return EXIT_FAILED
         engine = Engine(backend, History(), AuditLog())

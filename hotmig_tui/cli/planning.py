@@ -109,3 +109,18 @@ def plan_from_args(args: argparse.Namespace, inventory: Inventory, options: Migr
 def _did_you_mean(name: str, names: list[str]) -> str:
     close = difflib.get_close_matches(name, names, n=3)
     return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def plan_from_spec(spec: str, inventory: Inventory, options: MigrationOptions) -> MigrationPlan:
+    """`VM@HOST` (VM live), `VM@HOST/DATASTORE` (whole machine), `VM/DATASTORE` (storage)."""
+    vm_part, _, rest = spec.partition("@")
+    if rest:
+        host, _, datastore = rest.partition("/")
+        kind = MigrationKind.WHOLE if datastore else MigrationKind.VM
+    else:
+        vm_part, _, datastore = spec.partition("/")
+        host, kind = "", MigrationKind.STORAGE
+        if not datastore:
+            raise UsageError(f"--start {spec!r}: expected VM@HOST, VM@HOST/DATASTORE or VM/DATASTORE")
+    args = argparse.Namespace(vm=vm_part, kind=kind.value, to=host or None, datastore=datastore or None, disk=[])
+    return plan_from_args(args, inventory, options)

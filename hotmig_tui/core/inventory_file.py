@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -36,6 +37,9 @@ from hotmig_tui.core.model import (
 from hotmig_tui.core.units import parse_rate, parse_size
 
 BACKENDS = ("libvirt", "sim")
+# A host with `ssh` and no `uri`: libvirt through hotmig's own SSH tunnel to this socket on the host.
+SSH_TUNNEL_SCHEME = "ssh+unix"
+DEFAULT_TUNNEL_URI = f"{SSH_TUNNEL_SCHEME}:///run/libvirt/libvirt-sock"
 _SSH_ADDRESS = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._:\[\]-]+?(?::[0-9]{1,5})?$")
 
 
@@ -49,10 +53,19 @@ class InventoryError(Exception):
 
 
 @dataclass(frozen=True)
+class SshOptions:
+    """The `[ssh]` table: files hotmig's SSH sessions use besides the user's own (paths made absolute)."""
+
+    known_hosts: str | None = None  # trusted too, besides ~/.ssh/known_hosts and hotmig's own
+    identity: str | None = None  # a client key offered besides the agent's
+
+
+@dataclass(frozen=True)
 class InventoryFile:
     backend: str  # "libvirt": facts come from the hosts; "sim": the file holds them
     inventory: Inventory
     seed: int = 0
+    ssh: SshOptions | None = None
 
 
 def parse_inventory(text: str, source: str) -> InventoryFile:
@@ -208,6 +221,7 @@ class _Parser:
         seed = top.int("seed", default=0)
         top.str("name")
         sim = backend == "sim"
+        ssh = self.ssh_options(top, source)
         clusters: list[Cluster] = []
         hosts: list[Host] = []
         for ct in top.tables("cluster"):
@@ -233,7 +247,18 @@ class _Parser:
         if self.problems:
             return None
         inventory = Inventory(tuple(clusters), tuple(hosts), tuple(datastores), tuple(vms), source=source)
-        return InventoryFile(backend=backend or "libvirt", inventory=inventory, seed=seed or 0)
+        return InventoryFile(backend=backend or "libvirt", inventory=inventory, seed=seed or 0, ssh=ssh)
+
+    def ssh_options(self, top: _Table, source: str) -> SshOptions | None:
+        if "ssh" not in top.data:
+            return None
+        t = _Table(top.data["ssh"], "ssh", self.problems)
+        top.seen.add("ssh")
+        base = os.path.dirname(source)  # relative paths are relative to the inventory file; ~ stays for later
+        paths = {k: v if not v or v.startswith("~") else os.path.join(base, v)
+                 for k in ("known_hosts", "identity") for v in [t.str(k)]}
+        t.close()
+        return SshOptions(**paths)
 
     def cluster(self, t: _Table) -> Cluster | None:
         name = t.str("name", required=True)
@@ -258,10 +283,18 @@ class _Parser:
     def host(self, t: _Table, cluster: Cluster | None, sim: bool) -> Host | None:
         name = t.str("name", required=True)
         self.unique("host", name, t)
-        uri = t.str("uri", required=not sim)
         ssh = t.str("ssh")
+        uri = t.str("uri", required=not sim and ssh is None)  # with `ssh` it may be left out, never blank
+        if uri is not None and not uri.strip() and not sim and ssh is not None:
+            t.error("uri", "must not be empty")
         if ssh is not None and not _SSH_ADDRESS.match(ssh):
-            t.error("ssh", f"expected user@host[:port], got {ssh!r}")
+            # Never echo what precedes an '@': a "user:password@" must not end up in an error message.
+            t.error("ssh", f"expected user@host[:port], got {ssh.rpartition('@')[2]!r}"
+                    f"{' (after a user part, not shown)' if '@' in ssh else ''}")
+        if uri is None and ssh is not None and not sim:
+            uri = DEFAULT_TUNNEL_URI
+        elif uri is not None and uri.startswith(f"{SSH_TUNNEL_SCHEME}:") and ssh is None:
+            t.error("uri", f"{SSH_TUNNEL_SCHEME}: goes through the host's SSH session: set `ssh` too")
         address = t.str("address")
         if address is not None:
             self.check_address(t, address, cluster)

@@ -30,6 +30,7 @@ __all__ = [
     "down",
     "inventory_path",
     "lab_dir",
+    "ssh_inventory_path",
     "status",
     "up",
 ]
@@ -53,3 +54,8 @@ def down(log: Callable[[str], None] = print) -> None:
 def inventory_path() -> Path:
     """The lab's inventory file (hotmig's inventory format), written by `up`."""
     return Paths(lab_dir()).inventory
+
+
+def ssh_inventory_path() -> Path:
+    """The lab's hosts reached over SSH only (libvirt through hotmig's tunnels), written by `up`."""
+    return Paths(lab_dir()).ssh_inventory

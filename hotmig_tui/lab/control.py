@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import console, faults, guestimage, guests, hosts, install, inventory, layout, sharedfs, state, storage
+from . import console, faults, guestimage, guests, hosts, install, inventory, layout, sharedfs, sshd, state, storage
 from .errors import LabError
 from .info import GuestStatus, HostStatus, LabGuest, LabHost, LabInfo, LabStatus
 from .layout import Paths
@@ -62,6 +62,7 @@ def up(n_hosts: int = 3, log: Log = print) -> LabInfo:
             _hosts_up(paths, st, n_hosts, conns, started, log)
             for i, conn in conns.items():
                 storage.ensure_pools(conn, paths, i)
+            sshd.ensure(paths, st, n_hosts, log)
             st.image = image.key
             state.save(paths.state, st)
             started += _guests_up(paths, conns, n_hosts, image, log)
@@ -305,6 +306,8 @@ def status() -> LabStatus:
                     error = "libvirtd is not running"
                 if error:
                     problems.append(f"{layout.host_name(i)}: {error}")
+                if pid and not sshd.sshd_pid(paths, i, rec.sshd_pid if rec else None):
+                    problems.append(f"{layout.host_name(i)}: sshd is not running (hotmig --lab --ssh cannot reach it)")
                 host_list.append(
                     HostStatus(
                         layout.host_name(i),
@@ -392,14 +395,18 @@ def down(log: Log = print) -> None:
             indices |= {int(d.name[3:]) for d in paths.hosts.iterdir() if re.fullmatch(r"lab\d+", d.name)}
         for i in sorted(indices):
             rec = st.hosts.get(i) if st else None
+            sshd.stop_host(paths, i, rec.sshd_pid if rec else None, log)
             hosts.stop_host(paths, i, rec.pid if rec else None, log)
+        if sshd.remove_client_leg():
+            log(f"deleted the client's leg {layout.CLIENT_IFACE}")
         sharedfs.unmount(paths)
         deleted = hosts.remove_network(sorted(indices))
         if deleted:
             log(f"deleted network namespaces: {', '.join(deleted)}")
-        for path in (paths.hosts, paths.shared, paths.local, paths.consoles, paths.empty, paths.root / "run"):
+        for path in (paths.hosts, paths.shared, paths.local, paths.consoles, paths.empty, paths.root / "run",
+                     paths.ssh):
             shutil.rmtree(path, ignore_errors=True)
-        for path in (paths.state, paths.inventory):
+        for path in (paths.state, paths.inventory, paths.ssh_inventory):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if st and st.image:

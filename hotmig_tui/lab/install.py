@@ -27,7 +27,8 @@ Log = Callable[[str], None]
 # Only the monolithic libvirtd is needed (no libvirt-daemon-system: it pulls systemd units and a default
 # network, and its configs would be bound over anyway). qemu-utils gives qemu-img for volume creation;
 # gcc + libc6-dev build the guest's static program; busybox-static is the guest's userland; bindfs serves the
-# shared datastore (see sharedfs.py).
+# shared datastore (see sharedfs.py); openssh-server gives each host its sshd (see sshd.py: started by hand in the
+# host's namespaces, never as a system service).
 PACKAGES = (
     "libvirt-daemon",
     "libvirt-daemon-driver-qemu",
@@ -36,6 +37,7 @@ PACKAGES = (
     "qemu-utils",
     "busybox-static",
     "bindfs",
+    "openssh-server",
     "iproute2",
     "gcc",
     "libc6-dev",

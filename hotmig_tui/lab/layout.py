@@ -63,6 +63,18 @@ def bridge_port(i: int) -> str:
 
 HOST_IFACE = "eth0"  # the host-side end of the veth, inside the host's namespace
 
+# The client's leg: a veth from the root namespace into the lab bridge, so hotmig (in the root namespace) reaches
+# the hosts' sshd at their addresses, as it would reach real hosts. Only the lab's /24 is routed through it.
+CLIENT_IFACE = "hmc0"  # in the root namespace
+CLIENT_PORT = "hmcb"  # its peer, in the bridge
+CLIENT_ADDRESS = "198.18.0.2"
+SSH_PORT = 22
+SSH_USER = "root"
+
+
+def ssh_address(i: int) -> str:
+    return f"{SSH_USER}@{host_address(i)}:{SSH_PORT}"
+
 
 def host_uuid(i: int) -> str:
     # Deterministic, distinct per host: libvirt refuses a migration between daemons with the same host_uuid.
@@ -90,6 +102,24 @@ class Paths:
     @property
     def inventory(self) -> Path:
         return self.root / "inventory.toml"
+
+    @property
+    def ssh_inventory(self) -> Path:
+        """The same lab reached over SSH only: libvirt through hotmig's tunnels (`hotmig --lab --ssh`)."""
+        return self.root / "inventory-ssh.toml"
+
+    @property
+    def ssh(self) -> Path:
+        """The client side of the lab's SSH: known_hosts (the hosts' keys) and hotmig's key. Hidden from sshd."""
+        return self.root / "ssh"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.ssh / "known_hosts"
+
+    @property
+    def client_key(self) -> Path:
+        return self.ssh / "id_ed25519"
 
     @property
     def hosts(self) -> Path:
@@ -188,6 +218,15 @@ class HostPaths:
     @property
     def uri(self) -> str:
         return f"qemu:///system?socket={self.socket}"
+
+    @property
+    def ssh(self) -> Path:
+        """This host's /etc/ssh (bound there in its sshd's mount namespace): config, host key, pid file, log."""
+        return self.root / "ssh"
+
+    @property
+    def sshd_pid_file(self) -> Path:
+        return self.ssh / "sshd.pid"
 
 
 def check_socket_path(paths: Paths) -> None:

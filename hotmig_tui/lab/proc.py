@@ -102,3 +102,23 @@ def stop(pids: Sequence[int], expect: str, timeout: float = 10.0) -> list[int]:
     while time.monotonic() < deadline and any(alive(pid) for pid in targets):
         time.sleep(0.05)
     return targets
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children first found, then theirs), from /proc's parent links."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -22,6 +22,8 @@ class HostRecord:
     uri: str
     pid: int | None = None  # libvirtd, as started; its own pid file is checked too
     started_at: float | None = None
+    sshd_pid: int | None = None  # the host's sshd, as started; its own pid file is checked too
+    sshd_for: int | None = None  # the libvirtd whose namespaces that sshd was started in
 
 
 @dataclass

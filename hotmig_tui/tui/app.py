@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from hotmig_tui.backends.base import Backend
+from hotmig_tui.core.rules import CheckContext, check
 from hotmig_tui.core.run import MigrationPlan
 from hotmig_tui.engine import Engine, RunHandle, RunState
 from hotmig_tui.history.audit import AuditLog
@@ -30,8 +31,9 @@ class HotmigApp(App[None]):
     ]
 
     def __init__(self, backend: Backend, source_label: str = "", theme_name: str | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, start: list[MigrationPlan] | None = None) -> None:
         super().__init__()
+        self._start = start or []  # migrations to start at launch (`hotmig demo --start ...`)
         self.backend = backend
         self.source_label = source_label
         self._wanted_theme = theme_name
@@ -55,6 +57,8 @@ class HotmigApp(App[None]):
         self.push_screen(InventoryScreen(self.backend.snapshot(), self.source_label, self.backend.label))
         self.watch_backend()
         self.watch_engine()
+        if self._start:
+            self.call_after_refresh(self._start_requested)
 
     @work(exclusive=True, group="backend")
     async def watch_backend(self) -> None:
@@ -79,6 +83,18 @@ class HotmigApp(App[None]):
             handler = getattr(screen, "engine_changed", None)
             if handler is not None:
                 handler(message.event)
+
+    def _start_requested(self) -> None:
+        """Each requested run is checked like any other; one that a constraint blocks is not started."""
+        watched = False
+        for plan in self._start:
+            blocking = [f for f in check(plan, self.backend.snapshot(), CheckContext()) if f.blocks]
+            if blocking:
+                self.notify(f"{plan.vm}: not started: " + "; ".join(f"{f.rule} {f.message}" for f in blocking),
+                            severity="error", timeout=15)
+                continue
+            self.start_migration(plan, watch=not watched)
+            watched = True
 
     def start_migration(self, plan: MigrationPlan, watch: bool = True) -> RunHandle:
         """Queue a run (already checked and confirmed by the caller) and open its monitor."""
@@ -116,6 +132,13 @@ class HotmigApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Next hotmig theme", "Cycle dark, light and 256-colour themes", self.action_next_theme)
+        yield SystemCommand("Migrate VM…", "Guided migration: VM, kind, target, options, review, confirm",
+                            self.action_migrate_vm)
+
+    def action_migrate_vm(self) -> None:
+        inventory = next((s for s in self.screen_stack if isinstance(s, InventoryScreen)), None)
+        if inventory is not None:
+            inventory.open_wizard(choose_vm=True)
 
     async def on_unmount(self) -> None:
         await self.engine.close()

@@ -1,17 +1,40 @@
-"""The details pane's content: every fact about the selected object, as Rich renderables."""
+"""The details pane's content: every fact about the selected object, and what the constraint rules say about
+it (its findings with rule ids, severities and remedies; for a VM, a verdict per kind and the predictor's
+verdict for VM live), as Rich renderables."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from hotmig_tui.core.model import Cluster, Datastore, Host, Inventory, Vm
+from hotmig_tui.core.planning import prediction_for
+from hotmig_tui.core.run import MigrationKind
 from hotmig_tui.core.units import fmt_bytes, fmt_rate
+from hotmig_tui.tui.checks import InventoryChecks, mark_kind
+from hotmig_tui.tui.findings_view import Palette, findings_table, prediction_summary, verdict_line
 from hotmig_tui.tui.refs import Ref
+from hotmig_tui.tui.widgets.inventory_tree import MARK_SYMBOL
+
+# What a missing mark means, per kind of object: only that nothing rules the object out as a whole (the
+# rules report problems only; a target may still fail a rule for one particular VM).
+NO_MARK = {
+    "vm": "no rule rules out every live-migration target",
+    "host": "no rule rules it out as a migration target",
+    "datastore": "no rule rules out moving disks to or from it live",
+}
 
 
-def render_details(inventory: Inventory, ref: Ref | None) -> RenderableType:
+def render_details(
+    inventory: Inventory,
+    ref: Ref | None,
+    checks: InventoryChecks | None = None,
+    palette: Palette | None = None,
+) -> RenderableType:
+    """``checks``: the rules' results for this inventory, None while they are being computed."""
     if ref is None or ref.kind == "group":
         return _overview(inventory)
     obj = {"cluster": inventory.cluster, "host": inventory.host, "vm": inventory.vm,
@@ -19,12 +42,69 @@ def render_details(inventory: Inventory, ref: Ref | None) -> RenderableType:
     if obj is None:
         return Text(f"{ref.kind} {ref.name} is no longer in the inventory", style="italic")
     if isinstance(obj, Vm):
-        return _vm(inventory, obj)
-    if isinstance(obj, Host):
-        return _host(inventory, obj)
+        facts = _vm(inventory, obj)
+    elif isinstance(obj, Host):
+        facts = _host(inventory, obj)
+    elif isinstance(obj, Cluster):
+        facts = _cluster(inventory, obj)
+    else:
+        facts = _datastore(inventory, obj)
+    return Group(facts, Text(""), _checks(inventory, ref, obj, checks, palette or Palette()))
+
+
+def _checks(
+    inv: Inventory, ref: Ref, obj: object, checks: InventoryChecks | None, palette: Palette
+) -> RenderableType:
+    title = Text("Constraints", style="bold")
+    if checks is None:
+        return Group(title, Text("checking…", style="dim italic"))
+    if checks.inventory is not inv:  # a newer snapshot is being checked: say what these results are
+        title.append(" (rechecking; below: as of the previous snapshot)", style="dim italic")
+    if checks.error:
+        return Group(title, Text(f"the checks failed: {checks.error}", style=palette.error))
+    parts: list[RenderableType] = [title]
+    if isinstance(obj, Vm):
+        parts += _vm_verdicts(inv, obj, checks, palette)
     if isinstance(obj, Cluster):
-        return _cluster(inventory, obj)
-    return _datastore(inventory, obj)
+        parts.append(_cluster_marks(inv, obj, checks, palette))
+        return Group(*parts)
+    mark = checks.mark(ref)
+    if mark is None:
+        parts.append(Text(NO_MARK.get(ref.kind, ""), style="dim"))
+    else:
+        parts.append(findings_table(mark.findings, palette))
+    return Group(*parts)
+
+
+def _vm_verdicts(inv: Inventory, vm: Vm, checks: InventoryChecks, palette: Palette) -> list[RenderableType]:
+    verdict = checks.verdicts.get(vm.name)
+    lines: list[RenderableType] = []
+    if verdict is not None:
+        lines += [verdict_line(v, palette) for v in verdict.kinds.values()]
+    if vm.running:
+        prediction = prediction_for(inv, vm, MigrationKind.VM)
+        lines.append(Text.assemble(("VM live prediction: ", "bold"), prediction_summary(prediction, palette)))
+    else:
+        lines.append(Text(f"VM live prediction: none (the VM is {vm.state.value})", style="dim"))
+    return lines
+
+
+def _cluster_marks(inv: Inventory, c: Cluster, checks: InventoryChecks, palette: Palette) -> Text:
+    """How many of the cluster's hosts and VMs are marked in the tree, so a collapsed cluster still tells."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for host in inv.hosts_in(c.name):
+        for key in [("host", host.name), *(("vm", vm.name) for vm in inv.vms_on(host.name))]:
+            mark = checks.objects.get(key)
+            if mark and (kind := mark_kind(mark)):
+                counts[key[0], kind] += 1
+    if not counts:
+        return Text("no host or VM of this cluster is marked", style="dim")
+    text = Text("marked: ")
+    for i, ((what, kind), n) in enumerate(sorted(counts.items())):
+        noun = {"vm": "VM", "host": "host"}[what] + ("s" if n != 1 else "")
+        text.append(", " if i else "")
+        text.append(f"{MARK_SYMBOL[kind]} {n} {noun}", style=palette.mark(kind))
+    return text
 
 
 def _facts(title: str, rows: list[tuple[str, object]]) -> Table:

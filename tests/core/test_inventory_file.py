@@ -186,3 +186,48 @@ def test_no_clusters() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.name)
 def test_examples_load(path: Path) -> None:
     parse_inventory(path.read_text(), str(path))
+
+
+SSH_HOSTS = """
+[ssh]
+known_hosts = "keys/known_hosts"
+identity = "~/.ssh/hotmig_ed25519"
+[[cluster]]
+name = "c"
+[[cluster.host]]
+name = "tunnelled"
+ssh = "root@10.0.0.1:22"
+"""
+
+
+def test_a_host_with_ssh_and_no_uri_goes_through_hotmigs_tunnel() -> None:
+    parsed = parse_inventory(SSH_HOSTS, "/etc/hotmig/inventory.toml")
+    host = parsed.inventory.host("tunnelled")
+    assert host is not None and host.uri == "ssh+unix:///run/libvirt/libvirt-sock"
+    # Paths in [ssh] are relative to the file; ~ is left for the SSH layer to expand.
+    assert parsed.ssh is not None
+    assert parsed.ssh.known_hosts == "/etc/hotmig/keys/known_hosts"
+    assert parsed.ssh.identity == "~/.ssh/hotmig_ed25519"
+    assert parse_inventory(GOOD, "dc.toml").ssh is None
+
+
+def test_ssh_tunnel_uri_needs_an_ssh_address() -> None:
+    text = '[[cluster]]\nname = "c"\n[[cluster.host]]\nname = "h"\nuri = "ssh+unix:///run/libvirt/virtqemud-sock"\n'
+    assert problems(text) == ["cluster[0].host[0].uri: ssh+unix: goes through the host's SSH session: set `ssh` too"]
+
+
+def test_bad_ssh_address_never_echoes_a_password() -> None:
+    text = '[[cluster]]\nname = "c"\n[[cluster.host]]\nname = "h"\nssh = "root:hunter2@cna1:22"\n'
+    found = problems(text)
+    assert found == ["cluster[0].host[0].ssh: expected user@host[:port], got 'cna1:22' (after a user part, not shown)"]
+    assert "hunter2" not in "".join(found)
+
+
+def test_unknown_key_in_the_ssh_table() -> None:
+    assert problems(SSH_HOSTS.replace("identity =", "identiy =")) == [
+        "ssh.identiy: unknown key (did you mean 'identity'?)"]
+
+
+def test_blank_uri_with_ssh_is_an_error() -> None:
+    text = '[[cluster]]\nname = "c"\n[[cluster.host]]\nname = "h"\nssh = "root@cna1"\nuri = ""\n'
+    assert problems(text) == ["cluster[0].host[0].uri: must not be empty"]

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import libvirt
 
@@ -24,6 +25,9 @@ from hotmig_tui.backends.maintenance import MaintenanceStore
 from hotmig_tui.core.model import HostState, Inventory
 from hotmig_tui.core.run import MigrationPlan
 
+if TYPE_CHECKING:
+    from hotmig_tui.backends.ssh import LibvirtTunnels, SessionPool, SshSettings
+
 CONNECT_TIMEOUT_S = 45.0  # a fresh libvirtd probes QEMU's capabilities on the first call: 5-16 s seen
 CONNECT_CONCURRENCY = 8
 REFRESH_DEBOUNCE_S = 0.3
@@ -34,8 +38,12 @@ RECENT_EVENTS = 1000
 class LibvirtBackend:
     label = "libvirt"
 
-    def __init__(self, declared: Inventory, maintenance: MaintenanceStore | None = None) -> None:
+    def __init__(self, declared: Inventory, maintenance: MaintenanceStore | None = None,
+                 ssh: SshSettings | None = None) -> None:
         self.declared = declared
+        self._ssh_settings = ssh  # None: from the inventory file's [ssh] table
+        self.ssh: SessionPool | None = None  # hosts' SSH sessions (tunnels and probes), when any host has `ssh`
+        self._tunnels: LibvirtTunnels | None = None
         self._maintenance_store = maintenance or MaintenanceStore()
         self._maintenance = self._maintenance_store.load() & {h.name for h in declared.hosts}
         self._hosts = {h.name: self._with_state(h, HostState.DISCONNECTED) for h in declared.hosts}
@@ -56,9 +64,16 @@ class LibvirtBackend:
         self.home = asyncio.get_running_loop()
         self.lv = libvirt_loop()
         limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        if any(h.ssh for h in self.declared.hosts):
+            from hotmig_tui.backends.ssh import LibvirtTunnels, SessionPool, SshSettings, ssh_loop  # only if used
+
+            settings = self._ssh_settings or SshSettings.from_options(None)
+            self.ssh = SessionPool.for_inventory(self.declared, settings, ssh_loop())
+            self._tunnels = LibvirtTunnels(self.ssh)
         for host in self.declared.hosts:
             self.connections[host.name] = HostConnection(
-                host.name, host.uri, self.lv, self.home, self._up, self._down, self._event)
+                host.name, host.uri, self.lv, self.home, self._up, self._down, self._event,
+                self._tunnels.resolver(host) if self._tunnels else None)
 
         async def first_contact(conn: HostConnection) -> None:
             async with limit:
@@ -80,6 +95,10 @@ class LibvirtBackend:
         for handle in self._pending.values():
             handle.cancel()
         await asyncio.gather(*(c.close() for c in self.connections.values()), return_exceptions=True)
+        if self._tunnels is not None:
+            await self._tunnels.close()
+        if self.ssh is not None:
+            await self.ssh.close()
         self._changes.close()
 
     def snapshot(self) -> Inventory:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import libvirt
 
@@ -51,9 +51,12 @@ class HostConnection:
         on_up: Callable[[HostConnection], None],
         on_down: Callable[[HostConnection, str], None],
         on_event: Callable[[DomainEvent], None],
+        resolve_uri: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.name = name
         self.uri = uri
+        # Hosts reached through hotmig's SSH tunnel: gives the local URI to open, (re)opening the tunnel first.
+        self._resolve_uri = resolve_uri
         self.lv = lv
         self.home = home
         self._on_up = on_up
@@ -72,7 +75,12 @@ class HostConnection:
     async def open(self) -> bool:
         """One attempt; on failure remembers libvirt's reason and returns False."""
         try:
-            conn = await self.lv.call(open_connection, self.uri)
+            uri = await self._resolve_uri() if self._resolve_uri else self.uri
+        except ConnectionError as exc:  # the SSH session or its tunnel (the message names the cause)
+            self.error = getattr(exc, "reason", None) or str(exc)
+            return False
+        try:
+            conn = await self.lv.call(open_connection, uri)
         except libvirt.libvirtError as exc:
             self.error = exc.get_error_message() or str(exc)
             return False

@@ -150,7 +150,8 @@ class MemoryMigration(LibvirtRunBase):
         moves = {d.target: os.path.join(target_dir, os.path.basename(d.path)) for d in self._moving_disks()}
         existing = [p for p in moves.values() if os.path.basename(p) in self._target_volumes_before]
         if existing:
-            raise RunError(f"{', '.join(existing)} already exist on {ds.name} on {self.target.name}: "
+            verb = "exists" if len(existing) == 1 else "exist"
+            raise RunError(f"{', '.join(existing)} already {verb} on {ds.name} on {self.target.name}: "
                            "refusing to overwrite")
         if any(os.path.dirname(d.path) != target_dir for d in self._moving_disks()):
             for disk in self._moving_disks():

@@ -133,7 +133,7 @@ def cpu_compatible(
         return catalog.CPU_COMPAT.failed(
             f"CPU vendors differ: {_cpus(source, target)}; no CPU compatibility mode spans vendors",
             objects,
-            remedy=f"choose a host with a {source.cpu_vendor} CPU",
+            remedy=f"choose a host with {_a(source.cpu_vendor)} {source.cpu_vendor} CPU",
         )
     if src_base and src_base == dst_base:
         return None
@@ -166,7 +166,8 @@ def _same_host_cpu(source: Host, target: Host, objects: tuple[tuple[str, str], .
     return catalog.CPU_COMPAT.failed(
         f"the VM uses host-passthrough: {_cpus(source, target)}; IMC does not cover host-passthrough",
         objects,
-        remedy=f"choose a host with a {source.cpu_model} CPU, or give the VM host-model or a custom model",
+        remedy=f"choose a host with {_a(source.cpu_model)} {source.cpu_model} CPU, "
+        "or give the VM host-model or a custom model",
     )
 
 
@@ -181,3 +182,7 @@ def _cpu(host: Host) -> str:
 
 def _on(flag: bool) -> str:
     return "on" if flag else "off"
+
+
+def _a(word: str | None) -> str:
+    return "an" if word and word[0].lower() in "aeiou" else "a"

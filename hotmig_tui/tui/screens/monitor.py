@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
@@ -52,6 +55,7 @@ class MonitorScreen(Screen[None]):
         super().__init__()
         self.handle = handle
         self._log_seen = 0
+        self._drawn = False
 
     def compose(self) -> ComposeResult:
         plan = self.handle.plan
@@ -73,13 +77,15 @@ class MonitorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._refresh_all(charts=True)
+        self._drawn = True
 
     def engine_changed(self, event: EngineEvent) -> None:
         """Called by the app's handler for every engine event."""
-        if event.handle is not self.handle:
-            return
+        if event.handle is not self.handle or not self._drawn:
+            return  # until on_mount has drawn everything at once
         update = getattr(event, "update", None)
-        self._refresh_all(charts=isinstance(update, Sample) or update is None)
+        with contextlib.suppress(NoMatches):  # the screen is being torn down (app exiting)
+            self._refresh_all(charts=isinstance(update, Sample) or update is None)
 
     def _refresh_all(self, charts: bool) -> None:
         colours = {n: getattr(self.app.current_theme, n) or self.app.current_theme.primary
@@ -101,7 +107,7 @@ class MonitorScreen(Screen[None]):
                 chart.mark_changed()
 
     # --- actions ---------------------------------------------------------------------------------------
-    def _running(self) -> bool:
+    def _tunable(self) -> bool:
         if self.handle.state is RunState.RUNNING:
             return True
         self.notify(f"the run is {self.handle.state.value}: nothing to change", severity="warning")
@@ -118,7 +124,7 @@ class MonitorScreen(Screen[None]):
             await self._engine_call(self.app.engine.abort(self.handle))  # type: ignore[attr-defined]
 
     async def action_downtime(self, direction: int) -> None:
-        if not self._running():
+        if not self._tunable():
             return
         current = (self.handle.last.max_downtime if self.handle.last else None) or 0.3
         new = current * DOWNTIME_FACTOR if direction > 0 else current / DOWNTIME_FACTOR
@@ -127,7 +133,7 @@ class MonitorScreen(Screen[None]):
 
     @work
     async def action_bandwidth(self) -> None:
-        if not self._running():
+        if not self._tunable():
             return
         answer = await self.app.push_screen_wait(
             AskValue("Bandwidth limit in MiB/s (empty: unlimited)", placeholder="e.g. 100"))
@@ -145,7 +151,7 @@ class MonitorScreen(Screen[None]):
 
     @work
     async def action_postcopy(self) -> None:
-        if not self._running():
+        if not self._tunable():
             return
         if await self.app.push_screen_wait(Confirm(
                 "Switch to post-copy? The VM will run on the target at once and fetch the rest of its memory from "

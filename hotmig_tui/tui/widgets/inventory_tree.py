@@ -45,6 +45,7 @@ class InventoryTree(Tree[Ref]):
         super().__init__("Datacenter", data=Ref("group", "Datacenter"), **kwargs)  # type: ignore[arg-type]
         self.inventory = inventory
         self.marks: Mapping[Ref, str] = {}
+        self.within: Mapping[Ref, Mapping[str, int]] = {}
         self.show_root = False
         self.guide_depth = 2
         self._filled: set[int] = set()
@@ -119,8 +120,11 @@ class InventoryTree(Tree[Ref]):
             stack.extend(node.children)
         return ids
 
-    def set_marks(self, marks: Mapping[Ref, str]) -> None:
+    def set_marks(self, marks: Mapping[Ref, str], within: Mapping[Ref, Mapping[str, int]] | None = None) -> None:
+        """``marks``: an object's own mark; ``within``: how many marked objects a cluster, host or datastore
+        holds, by mark (shown after its label so a collapsed node still tells)."""
         self.marks = marks
+        self.within = within or {}
         self._invalidate()
         self.refresh()
 
@@ -183,6 +187,13 @@ class InventoryTree(Tree[Ref]):
             text.append(f" {MARK_SYMBOL[mark]}", style=mark_style)
         if suffix:
             text.append(f"  {suffix}", style=dim)
+        held = self.within.get(ref)
+        if held:
+            text.append(" ·", style=dim)
+            for mark in MARK_SYMBOL:
+                if held.get(mark):
+                    style = self.get_component_rich_style(f"inventory--{mark}", partial=True)
+                    text.append(f" {held[mark]}{MARK_SYMBOL[mark]}", style=style)
         return text
 
     def _state_and_suffix(self, ref: Ref) -> tuple[str, str]:
