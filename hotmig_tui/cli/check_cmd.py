@@ -7,7 +7,8 @@ from typing import Any
 
 from hotmig_tui.cli.common import EXIT_FAILED, EXIT_OK, add_source_options, load_backend, print_json, run_guarded
 from hotmig_tui.cli.planning import add_target_options, plan_from_args, require_vm
-from hotmig_tui.core.planning import context_for_plan, plan_context
+from hotmig_tui.cli.probing import probed_context
+from hotmig_tui.core.planning import plan_context
 from hotmig_tui.core.rules import Finding, candidates, check
 from hotmig_tui.core.run import MigrationKind, MigrationOptions
 
@@ -36,15 +37,16 @@ def finding_line(f: Finding) -> str:
 async def _check(args: argparse.Namespace) -> int:
     backend = load_backend(args)
     await backend.connect()
-    try:
-        inventory = backend.snapshot()
-    finally:
-        await backend.close()
     kind = MigrationKind(args.kind)
     targeted = bool(args.to) or (kind is MigrationKind.STORAGE and bool(args.datastore))
-    if targeted:
-        plan = plan_from_args(args, inventory, MigrationOptions())
-        findings = check(plan, inventory, context_for_plan(inventory, plan))
+    try:
+        inventory = backend.snapshot()
+        plan = plan_from_args(args, inventory, MigrationOptions()) if targeted else None
+        context = await probed_context(backend, inventory, plan) if plan else None
+    finally:
+        await backend.close()
+    if plan is not None and context is not None:
+        findings = check(plan, inventory, context)
         ok = not any(f.blocks for f in findings)
         if args.json:
             print_json({"ok": ok, "findings": [finding_dict(f) for f in findings]})

@@ -24,11 +24,11 @@ from hotmig_tui.cli.common import (
     run_guarded,
 )
 from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args
+from hotmig_tui.cli.probing import probed_context
+from hotmig_tui.core.describe import outcome_summary, sample_facts
 from hotmig_tui.core.export import plain
-from hotmig_tui.core.planning import context_for_plan
 from hotmig_tui.core.rules import check
 from hotmig_tui.core.run import LogLine, MigrationPlan, Outcome, PhaseChange, Sample
-from hotmig_tui.core.units import fmt_bytes, fmt_rate, fmt_seconds
 from hotmig_tui.engine import Engine, RunFinished, RunUpdated
 from hotmig_tui.history.audit import AuditLog
 from hotmig_tui.history.store import History
@@ -55,10 +55,12 @@ async def _migrate(args: argparse.Namespace) -> int:
     try:
         inventory = backend.snapshot()
         plan = plan_from_args(args, inventory, options)
-        findings = check(plan, inventory, context_for_plan(inventory, plan))
+        context = await probed_context(backend, inventory, plan)
+        findings = check(plan, inventory, context)
         if not _confirmed(args, plan, findings):
             return EXIT_FAILED
-        engine = Engine(backend, History(), AuditLog())
+        # The engine checks again just before starting, with the same probe facts.
+        engine = Engine(backend, History(), AuditLog(), context=lambda _plan: context)
         return await _run(engine, plan, args.json)
     finally:
         if engine is not None:
@@ -138,26 +140,7 @@ def _print_update(update: Any, as_json: bool) -> None:
 
 
 def progress_line(s: Sample) -> str:
-    parts = [f"{s.phase.value:<9}"]
-    if s.iteration is not None:
-        parts.append(f"pass {s.iteration}")
-    if s.memory_remaining is not None:
-        parts.append(f"remaining {fmt_bytes(s.memory_remaining)}")
-    if s.dirty_rate is not None:
-        parts.append(f"dirty {fmt_rate(s.dirty_rate)}")
-    if s.transfer_rate is not None:
-        parts.append(f"sending {fmt_rate(s.transfer_rate)}")
-    if s.expected_downtime is not None:
-        limit = f" / {fmt_seconds(s.max_downtime)}" if s.max_downtime is not None else ""
-        parts.append(f"expected downtime {fmt_seconds(s.expected_downtime)}{limit}")
-    if s.throttle:
-        parts.append(f"throttle {s.throttle:.0%}")
-    for name, disk in s.disks.items():
-        state = " READY" if disk.ready else ""
-        parts.append(f"{name} {disk.fraction:.0%} of {fmt_bytes(disk.total)}{state}")
-    if s.postcopy:
-        parts.append("POST-COPY")
-    return "  ".join(parts)
+    return "  ".join([f"{s.phase.value:<9}", *sample_facts(s)])
 
 
 def _print_result(o: Outcome, run_id: str, as_json: bool) -> None:
@@ -171,13 +154,4 @@ def _print_result(o: Outcome, run_id: str, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    if o.ok:
-        facts = [f"downtime {fmt_seconds(o.downtime)}" if o.downtime is not None else "the guest never paused",
-                 f"total {fmt_seconds(o.total_time)}" if o.total_time is not None else "",
-                 f"{o.iterations} iterations" if o.iterations is not None else "",
-                 f"{fmt_bytes(o.bytes_sent)} sent" if o.bytes_sent else ""]
-        print(f"DONE: {o.vm_host} runs the VM; " + ", ".join(f for f in facts if f))
-    else:
-        cause = f" {o.cause.value} ({o.cause.text})" if o.cause else ""
-        paused = " — the VM is PAUSED" if o.vm_paused else ""
-        print(f"{o.phase.value.upper()}:{cause}: {o.error}\nthe VM runs on {o.vm_host or 'an unknown host'}{paused}")
+    print(outcome_summary(o))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from hotmig_tui.core.describe import outcome_summary, sample_facts
 from hotmig_tui.core.run import Phase, Sample
-from hotmig_tui.core.units import MiB, fmt_bytes, fmt_rate, fmt_seconds
+from hotmig_tui.core.units import MiB
 from hotmig_tui.engine import RunHandle
 from hotmig_tui.tui.widgets.chart import Series
 
@@ -67,39 +68,11 @@ def status_line(handle: RunHandle) -> Text:
         return text.append(handle.queued_because, style="italic")
     if s is None:
         return text.append("preparing…", style="italic")
-    parts = [f"{s.t:5.1f} s"]
-    if s.iteration is not None:
-        parts.append(f"pass {s.iteration}")
-    if s.memory_remaining is not None:
-        parts.append(f"remaining {fmt_bytes(s.memory_remaining)}")
-    if s.dirty_rate is not None:
-        parts.append(f"dirty {fmt_rate(s.dirty_rate)}")
-    if s.transfer_rate is not None:
-        parts.append(f"sending {fmt_rate(s.transfer_rate)}")
-    if s.expected_downtime is not None:
-        parts.append(f"exp. downtime {fmt_seconds(s.expected_downtime)}"
-                     + (f"/{fmt_seconds(s.max_downtime)}" if s.max_downtime is not None else ""))
-    if s.bandwidth:
-        parts.append(f"cap {fmt_rate(s.bandwidth)}")
-    if s.throttle:
-        parts.append(f"throttle {s.throttle:.0%}")
-    if s.postcopy:
-        parts.append("POST-COPY")
-    return text.append(" · ".join(parts))
+    return text.append(" · ".join([f"{s.t:5.1f} s", *sample_facts(s)]))
 
 
 def outcome_line(handle: RunHandle) -> Text | None:
-    o = handle.outcome
-    if o is None:
-        return None
-    if o.ok:
-        return Text(f"DONE on {o.vm_host}: downtime {fmt_seconds(o.downtime)}, total {fmt_seconds(o.total_time)}, "
-                    f"{o.iterations if o.iterations is not None else '?'} iterations, {fmt_bytes(o.bytes_sent)} sent",
-                    style="bold")
-    cause = f"{o.cause.value} {o.cause.text}: " if o.cause else ""
-    paused = " — PAUSED" if o.vm_paused else ""
-    return Text(f"{o.phase.value.upper()}: {cause}{o.error or ''} — the VM runs on {o.vm_host or '?'}{paused}",
-                style="bold")
+    return Text(outcome_summary(handle.outcome), style="bold") if handle.outcome is not None else None
 
 
 def progress_bar(fraction: float | None, width: int = 12) -> str:

@@ -53,7 +53,7 @@ async def test_quiet_vm_migrates_and_the_monitor_shows_it() -> None:
         outcome = handle.outcome
         assert outcome.ok and outcome.vm_host == "cna2" and 1 <= outcome.iterations <= 6
         assert outcome.downtime < 0.3  # under QEMU's default limit
-        assert "DONE on cna2" in rendered(app, "#outcome")
+        assert "DONE: cna2 runs the VM" in rendered(app, "#outcome")
         assert "✓ done" in rendered(app, "#stepper")
         charts = list(app.screen.query(Chart))
         assert len(charts) == 3 and all(c.redraws >= 1 for c in charts)
