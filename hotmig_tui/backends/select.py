@@ -43,7 +43,11 @@ def open_backend(source: Source) -> Backend:
     loaded = read_inventory_file(source.inventory_file) if source.inventory_file else demo_inventory_file()
     if loaded.backend == "sim":
         return SimBackend(loaded.inventory, seed=loaded.seed or source.seed, speed=source.speed)
-    from hotmig_tui.backends.libvirt import LibvirtBackend  # needs libvirt-python: import only when asked
+    try:
+        from hotmig_tui.backends.libvirt import LibvirtBackend  # needs libvirt-python: import only when asked
+    except ImportError as exc:
+        raise InventoryError(source.label, [f'backend = "libvirt" needs libvirt-python '
+                                            f'(pip install "hotmig[libvirt]"): {exc}']) from None
 
     ssh = None
     if any(h.ssh for h in loaded.inventory.hosts):

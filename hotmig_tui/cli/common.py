@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -95,7 +96,18 @@ def run_guarded(coro: Any) -> int:
         return EXIT_USAGE
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no Infinity or NaN (jq 1.6, browsers, Go reject them): null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=None, separators=(",", ":"))
+    json.dump(_finite(value), sys.stdout, indent=None, separators=(",", ":"), allow_nan=False)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -13,9 +13,19 @@ from hotmig_tui.history.store import History
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="past migrations", description="List recorded migrations, newest first.")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_limit, default=50, help="at most this many runs (1..1000000)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_history)
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be 1..1000000, got {text!r}")
+    return value
 
 
 def _history(args: argparse.Namespace) -> int:

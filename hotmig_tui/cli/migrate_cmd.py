@@ -23,7 +23,13 @@ from hotmig_tui.cli.common import (
     print_json,
     run_guarded,
 )
-from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args
+from hotmig_tui.cli.planning import (
+    add_run_options,
+    add_target_options,
+    options_from_args,
+    plan_from_args,
+    positive,
+)
 from hotmig_tui.cli.probing import probed_context
 from hotmig_tui.core.describe import outcome_summary, sample_facts
 from hotmig_tui.core.export import plain
@@ -39,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_options(p)
     add_target_options(p)
     add_run_options(p)
-    p.add_argument("--speed", type=float, default=1.0, help="simulated datacenter: run X times faster than real")
+    p.add_argument("--speed", type=positive(float),
+                   default=1.0, help="simulated datacenter: run X times faster than real")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="one JSON object per line: samples, phases, log, result")
     p.set_defaults(func=lambda args: run_guarded(_migrate(args)))

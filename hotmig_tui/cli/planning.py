@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 
 from hotmig_tui.cli.common import UsageError
 from hotmig_tui.core.model import Inventory, Vm
@@ -24,9 +25,9 @@ def add_target_options(p: argparse.ArgumentParser, target_required: bool = False
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-downtime", metavar="MS", type=_positive(float), help="max downtime in ms (QEMU: 300)")
-    p.add_argument("--bandwidth", metavar="MIB_S", type=_positive(float), help="bandwidth limit in MiB/s")
-    p.add_argument("--timeout", metavar="S", type=_positive(float), help="give up (see --timeout-action) after S s")
+    p.add_argument("--max-downtime", metavar="MS", type=positive(float), help="max downtime in ms (QEMU: 300)")
+    p.add_argument("--bandwidth", metavar="MIB_S", type=positive(float, minimum=0.001), help="bandwidth limit in MiB/s")
+    p.add_argument("--timeout", metavar="S", type=positive(float), help="give up (see --timeout-action) after S s")
     p.add_argument("--timeout-action", choices=[a.value for a in TimeoutAction], default="abort",
                    help="at the timeout: abort (VM stays on its source), pause (pause to complete), postcopy")
     p.add_argument("--auto-converge", action="store_true", help="allow vCPU throttling when it does not converge")
@@ -35,14 +36,16 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--remove-source", action="store_true", help="storage/whole: delete the source images after")
 
 
-def _positive(kind):  # type: ignore[no-untyped-def]
+def positive(kind, minimum=0.0):  # type: ignore[no-untyped-def]
     def parse(text: str):  # type: ignore[no-untyped-def]
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text!r}")
         return value
     return parse
 

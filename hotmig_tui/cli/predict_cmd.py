@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hotmig_tui.cli.common import EXIT_OK, add_source_options, load_backend, print_json, run_guarded
-from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args
+from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args, positive
 from hotmig_tui.core.export import plain
 from hotmig_tui.core.predict import LinkFacts, Prediction, predict
 from hotmig_tui.core.units import MiB, fmt_bytes, fmt_rate, fmt_seconds
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_options(p)
     add_target_options(p)
     add_run_options(p)
-    p.add_argument("--link", metavar="MIB_S", type=float, help="measured link bandwidth in MiB/s (overrides none)")
+    p.add_argument("--link", metavar="MIB_S", type=positive(float, minimum=0.001),
+                   help="measured link bandwidth in MiB/s (overrides none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=lambda args: run_guarded(_predict(args)))
 

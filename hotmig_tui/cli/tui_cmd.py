@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hotmig_tui.cli.common import EXIT_USAGE, UsageError, scale_type, source_from_args
-from hotmig_tui.cli.planning import plan_from_spec
+from hotmig_tui.cli.planning import plan_from_spec, positive
 from hotmig_tui.core.inventory_file import InventoryError
 from hotmig_tui.core.run import MigrationOptions
 
@@ -16,7 +16,8 @@ def add_tui_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", metavar="SPEC", action="append", default=[],
                         help="start a migration at once (checked first): VM@HOST, VM@HOST/DATASTORE (whole "
                              "machine) or VM/DATASTORE (storage); repeat for several")
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated datacenter: X times faster than real")
+    parser.add_argument("--speed", type=positive(float),
+                        default=1.0, help="simulated datacenter: X times faster than real")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

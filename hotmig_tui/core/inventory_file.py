@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ class InventoryError(Exception):
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
+        problems = [_one_line(p) for p in problems]
         self.problems = problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
@@ -81,6 +83,12 @@ def parse_inventory(text: str, source: str) -> InventoryFile:
     return result
 
 
+def _one_line(problem: str) -> str:
+    """Control characters and line breaks escaped: one problem, one line, nothing sent to the terminal."""
+    return "".join(c if c == "\t" or unicodedata.category(c) not in ("Cc", "Zl", "Zp") else repr(c)[1:-1]
+                   for c in problem)
+
+
 def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
     # tomllib puts the position at the end of its message: "(at line 3, column 7)" or "(at end of document)".
     message = str(exc)
@@ -89,7 +97,7 @@ def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
         return f"line {match.group(1)}, column {match.group(2)}: TOML syntax error: {message[: match.start()].strip()}"
     match = re.search(r"\(at end of document\)$", message)
     if match:
-        last = max(1, len(text.splitlines()))
+        last = text.rstrip("\n").count("\n") + 1  # TOML counts '\n' only; splitlines() also breaks at U+2028...
         return f"line {last} (end of file): TOML syntax error: {message[: match.start()].strip()}"
     return f"TOML syntax error: {message}"
 
@@ -131,6 +139,9 @@ class _Table:
             return None
         if not check(value):
             self.error(key, f"expected {expected}, got {_describe(value)}")
+            return None
+        if _is_int(value) and not -(2**63) <= value < 2**63:
+            self.error(key, f"out of range: TOML integers are 64-bit, got {_describe(value)}")
             return None
         return value
 
@@ -177,6 +188,9 @@ class _Table:
                 return None
         if value is not None and value < 0:
             self.error(key, f"must not be negative, got {value}")
+            return None
+        if value is not None and value >= 2**63:
+            self.error(key, f"too large: at most {2**63 - 1} (8 EiB), got {_describe(value)}")
             return None
         return value
 
@@ -269,6 +283,7 @@ class _Parser:
                 network = str(ipaddress.ip_network(network, strict=False))
             except ValueError as exc:
                 t.error("migration_network", f"not a network address: {exc}")
+                network = None
         compat = t.str("cpu_compat_mode")
         cluster = Cluster(
             name=name or "",

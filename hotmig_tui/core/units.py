@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _SIZE_UNITS = {
@@ -28,7 +29,10 @@ def parse_size(text: str) -> int:
     factor = _SIZE_UNITS.get(unit.lower() or "b")
     if factor is None:
         raise ValueError(f"unknown size unit {unit!r} in {text!r} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)")
-    return round(number * factor)
+    size = number * factor
+    if not math.isfinite(size):
+        raise ValueError(f"{text!r} is too large")
+    return round(size)
 
 
 def parse_rate(text: str) -> float:
@@ -41,7 +45,10 @@ def parse_rate(text: str) -> float:
     factor = _SIZE_UNITS.get(key) or _BIT_UNITS.get(key)
     if factor is None:
         raise ValueError(f"unknown rate unit {unit!r} in {text!r} (use MiB/s, GiB/s, MB/s, Mbit/s, Gbit/s)")
-    return number * factor
+    rate = number * factor
+    if not math.isfinite(rate):
+        raise ValueError(f"{text!r} is too large")
+    return rate
 
 
 def _split(text: str) -> tuple[float, str]:
