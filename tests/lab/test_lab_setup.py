@@ -135,11 +135,13 @@ def test_datastores_are_visible_where_they_should_be(lab: lab_api.LabInfo, conns
     assert "local1.qcow2" in local("lab1") and "local1.qcow2" not in local("lab3")
     assert "local3.qcow2" in local("lab3") and "local3.qcow2" not in local("lab1")
     # Inside the hosts' mount namespaces: lab3 sees an empty directory where lab1 sees the shared files.
+    # (Daemons' PIDs as they are now: fault tests restart daemons, so the ones from set-up may be gone.)
+    pid = {h.name: h.pid for h in lab_api.status().hosts}
     shared_dir = str(lab.lab_dir / "shared")
-    assert "idle.qcow2" in _ns(lab.host("lab1").pid, "ls", shared_dir)  # type: ignore[arg-type]
-    assert _ns(lab.host("lab3").pid, "ls", "-A", shared_dir).strip() == ""  # type: ignore[arg-type]
+    assert "idle.qcow2" in _ns(pid["lab1"], "ls", shared_dir)  # type: ignore[arg-type]
+    assert _ns(pid["lab3"], "ls", "-A", shared_dir).strip() == ""  # type: ignore[arg-type]
     # ... and libvirt takes it for shared storage (else plain live migration is refused as unsafe).
-    assert "fuse.glusterfs" in _ns(lab.host("lab1").pid, "findmnt", "-n", "-o", "FSTYPE", shared_dir)  # type: ignore[arg-type]
+    assert "fuse.glusterfs" in _ns(pid["lab1"], "findmnt", "-n", "-o", "FSTYPE", shared_dir)  # type: ignore[arg-type]
 
 
 def test_inventory_file_describes_the_lab(lab: lab_api.LabInfo) -> None:

@@ -269,3 +269,17 @@ def test_lab_writes_its_ssh_files(lab) -> None:  # type: ignore[no-untyped-def]
     assert [e.split()[0] for e in entries] == [h.address for h in lab.hosts]
     text = paths.ssh_inventory.read_text()
     assert "uri =" not in text and "migration_uri" not in text
+
+
+def test_check_uses_the_probes_over_ssh(lab, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`hotmig check --lab --ssh`: the probes answer what libvirt cannot, so VM-C4 is no longer unknown."""
+    import json
+
+    from hotmig_tui.cli import main
+
+    assert main(["check", "--lab", "--ssh", "moderate", "--to", "lab2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] and not [f for f in result["findings"] if f["rule"] == "VM-C4"], result
+    assert main(["check", "--lab", "--ssh", "idle", "--to", "lab3", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert any(f["rule"] == "VM-C3" and f["status"] == "failed" for f in result["findings"]), result
