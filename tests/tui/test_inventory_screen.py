@@ -115,3 +115,18 @@ def _walk(node):  # type: ignore[no-untyped-def]
     for child in node.children:
         yield child
         yield from _walk(child)
+
+
+async def test_keys_typed_ahead_land_on_the_new_children() -> None:
+    """enter then down at once (an SSH session delivers them together): down must go into the opened node.
+    The actions run back to back, with no message processed in between, as a burst of keys would."""
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.screen.tree
+        await pilot.pause()
+        tree.action_cursor_down()  # prod-a
+        tree.action_select_cursor()  # open it
+        tree.action_cursor_down()  # its first host, not prod-b
+        tree.action_toggle_node()  # open cna1
+        tree.action_cursor_down()  # its first VM
+        assert tree.cursor_node.data == Ref("vm", "web-01")

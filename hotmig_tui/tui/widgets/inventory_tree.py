@@ -47,6 +47,7 @@ class InventoryTree(Tree[Ref]):
         self.marks: Mapping[Ref, str] = {}
         self.within: Mapping[Ref, Mapping[str, int]] = {}
         self.show_root = False
+        self.auto_expand = False  # action_select_cursor expands, synchronously
         self.guide_depth = 2
         self._filled: set[int] = set()
 
@@ -81,6 +82,22 @@ class InventoryTree(Tree[Ref]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Ref]) -> None:
         self._fill(event.node)
+
+    # Children are filled before the node opens, not when its NodeExpanded message arrives: a key typed ahead
+    # (enter, then down at once) would otherwise move past the node before its children exist.
+    def action_toggle_node(self) -> None:
+        if self.cursor_node is not None:
+            self._fill(self.cursor_node)
+        super().action_toggle_node()
+
+    def action_select_cursor(self) -> None:
+        """Enter (or a click) opens/closes the node at once; Textual's own auto-expand would wait for the
+        NodeSelected message, after any key already typed."""
+        node = self.cursor_node
+        if node is not None and node.allow_expand:
+            self._fill(node)
+            node.toggle()
+        super().action_select_cursor()
 
     def update_inventory(self, inventory: Inventory, changed: set[Ref] | None = None) -> None:
         """Show a new snapshot: rebuild the filled nodes whose children may have changed, keep the cursor."""
