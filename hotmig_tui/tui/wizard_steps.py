@@ -246,7 +246,9 @@ class ReviewStep(Vertical):
             yield Button("Back (esc)", id="back", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#review-scroll").focus()
+        # Enter on the review starts (after the warnings' own confirmation, whose default is No); a blocked
+        # plan leaves the focus on the findings, where the arrows scroll them.
+        self.query_one("#review-scroll" if self.blocked else "#start").focus()
 
     @on(Button.Pressed, "#start")
     def _start(self, event: Button.Pressed) -> None:

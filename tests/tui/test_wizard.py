@@ -81,7 +81,7 @@ async def test_walk_a_quiet_vm_to_a_running_migration() -> None:
         assert str(start_button(wizard).label).startswith("Start (1 warning to confirm)")
 
         assert not app.engine.runs  # nothing starts without the explicit confirm
-        confirm = await step(pilot, "tab", "enter")
+        confirm = await step(pilot, "enter")  # the focus waits on Start
         assert isinstance(confirm, Confirm) and "VM-C4" in confirm.question
         assert not app.engine.runs
 
@@ -123,7 +123,7 @@ async def test_warnings_need_a_second_confirm() -> None:
         assert "▲ VM-T" in plain(wizard.query_one("#review").content)
         assert "2 warnings" in plain(wizard.query_one("#review-verdict").content)
 
-        confirm = await step(pilot, "tab", "enter")
+        confirm = await step(pilot, "enter")
         assert isinstance(confirm, Confirm)
         assert "VM-T: olap-01 is predicted not to converge" in confirm.question and "VM-C4" in confirm.question
         wizard = await step(pilot, "n")  # no: back on the review, nothing started
@@ -253,7 +253,7 @@ async def test_the_plan_is_checked_again_at_the_confirm() -> None:
         assert wizard.step is Step.REVIEW and not start_button(wizard).disabled
         await app.backend.set_maintenance("cna2", True)  # the target changes under the operator's eyes
         await pilot.pause()
-        wizard = await step(pilot, "tab", "enter")
+        wizard = await step(pilot, "enter")
         assert isinstance(wizard, MigrateWizard) and wizard.step is Step.REVIEW
         assert str(start_button(wizard).label) == "Blocked by VM-C2.3"
         assert not app.engine.runs

@@ -108,9 +108,17 @@ class InventoryScreen(Screen[None]):
                 self.notify(message.checks.error, title="constraint checks failed", severity="error", timeout=15)
         self._recheck()  # the inventory moved on while it was being checked
 
+    @property
+    def under_cursor(self) -> Ref | None:
+        """The tree's cursor itself: `selected` follows it only once the highlight message is handled, after
+        keys typed ahead."""
+        node = self.tree.cursor_node
+        return node.data if node is not None else None
+
     def action_migrate(self) -> None:
         """`m`: the guided migration of the VM under the cursor."""
-        if self.selected is None or self.selected.kind != "vm":
+        ref = self.under_cursor
+        if ref is None or ref.kind != "vm":
             self.notify("select a VM first: the migrate wizard moves one VM", timeout=4)
             return
         self.open_wizard(choose_vm=False)
@@ -119,7 +127,8 @@ class InventoryScreen(Screen[None]):
         """Open the migrate wizard; ``choose_vm`` starts it at the VM step (the command palette's way)."""
         from hotmig_tui.tui.screens.wizard import open_wizard  # on first use: ~15 ms less before the first frame
 
-        vm = self.selected.name if self.selected is not None and self.selected.kind == "vm" else None
+        ref = self.under_cursor
+        vm = ref.name if ref is not None and ref.kind == "vm" else None
         marks = {}
         if self.checks is not None:
             marks = {ref.name: kind for ref, kind in self.checks.marks.items() if ref.kind == "vm"}
