@@ -85,9 +85,13 @@ class Broadcast(Generic[T]):
                 queue.get_nowait()
             queue.put_nowait(None)
 
-    async def subscribe(self) -> AsyncIterator[T]:
+    def subscribe(self) -> AsyncIterator[T]:
+        """Subscribed at once (not at the first `anext`): what is published right after this call is kept."""
         queue: asyncio.Queue[T | None] = asyncio.Queue(self.maxsize)
         self._queues.append(queue)
+        return self._drain(queue)
+
+    async def _drain(self, queue: asyncio.Queue[T | None]) -> AsyncIterator[T]:
         try:
             while (value := await queue.get()) is not None:
                 yield value

@@ -39,6 +39,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
             raise UsageError("--speed must be positive")
         source = source_from_args(args, speed=args.speed)
         backend = open_backend(source)
+        if args.start and backend.label != "sim":
+            # Real hosts report their VMs only once connected, inside the dashboard: plans cannot be read here.
+            raise UsageError("--start is for simulated datacenters; on real hosts use `hotmig migrate` or the wizard")
         plans = [plan_from_spec(spec, backend.snapshot(), MigrationOptions()) for spec in args.start]
     except InventoryError as exc:
         print(f"hotmig: bad inventory file\n{exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ def sample_facts(s: Sample) -> list[str]:
 def outcome_summary(o: Outcome) -> str:
     """One line: how it ended, why, and where the VM runs now."""
     if o.ok:
-        facts = [f"downtime {fmt_seconds(o.downtime)}" if o.downtime is not None else "the guest never paused",
+        facts = [f"downtime {fmt_seconds(o.downtime)}" if o.downtime is not None else "downtime not reported",
                  f"total {fmt_seconds(o.total_time)}" if o.total_time is not None else "",
                  f"{o.iterations} iterations" if o.iterations is not None else "",
                  f"{fmt_bytes(o.bytes_sent)} sent" if o.bytes_sent else ""]

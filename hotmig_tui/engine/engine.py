@@ -21,7 +21,7 @@ from hotmig_tui.core.rules import CheckContext, check
 from hotmig_tui.core.rules.causes import refusal_cause
 from hotmig_tui.core.rules.costs import fits, full, load
 from hotmig_tui.core.run import FailureCause, LogLine, MigrationPlan, Outcome, Phase, PhaseChange, Sample
-from hotmig_tui.engine.events import EngineEvent, RunFinished, RunQueued, RunStarted, RunUpdated
+from hotmig_tui.engine.events import EngineEvent, RunFinished, RunQueued, RunStarted, RunUpdated, StoreProblem
 from hotmig_tui.engine.handle import RunHandle, RunState
 from hotmig_tui.history.audit import AuditLog
 from hotmig_tui.history.store import History
@@ -50,6 +50,7 @@ class Engine:
         self._slots_freed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._watching = False
+        self._store_failed = False
 
     def events(self) -> AsyncIterator[EngineEvent]:
         return self._events.subscribe()
@@ -65,8 +66,8 @@ class Engine:
             raise ValueError(f"{plan.vm} already has a migration queued or running")
         handle = RunHandle(plan)
         self.runs[handle.id] = handle
-        if self.history:
-            self.history.start_run(handle.id, plan, self.backend.label, self.audit.user if self.audit else "")
+        self._store(self.history and self.history.start_run, handle.id, plan, self.backend.label,
+                    self.audit.user if self.audit else "")
         self._audit("start", handle, plan=plain(plan))
         self._publish(RunQueued(handle))
         self._spawn(self._drive(handle))
@@ -95,6 +96,9 @@ class Engine:
             await asyncio.wait_for(asyncio.gather(*(self.wait(h) for h in active)), wait)
         for task in list(self._tasks):
             task.cancel()
+        for handle in self.active:  # still running after the wait: say so rather than leave it open
+            self._finish(handle, Outcome(Phase.FAILED, None, error="hotmig stopped before the run ended: check "
+                                         f"where {handle.plan.vm} runs ({handle.plan.source} or its target)"))
         if self.history:
             self.history.close()
 
@@ -134,8 +138,12 @@ class Engine:
                 cause = FailureCause.HOST_FAILED if handle.maintenance else None
                 why = "target entered maintenance mode while queued" if handle.maintenance else "cancelled while queued"
                 self._finish(handle, Outcome(Phase.ABORTED, handle.plan.source, cause=cause, error=why))
-        except Exception as exc:  # the engine must always record an end
-            self._finish(handle, Outcome(Phase.FAILED, None, error=f"hotmig internal error: {exc!r}"))
+        except Exception as exc:  # the engine must always record an end, and the real one when it can
+            outcome = Outcome(Phase.FAILED, None, error=f"hotmig internal error: {exc!r}")
+            if handle.run is not None:
+                with contextlib.suppress(Exception):
+                    outcome = await handle.run.result()
+            self._finish(handle, outcome)
             raise
 
     async def _admit(self, handle: RunHandle) -> bool:
@@ -220,12 +228,26 @@ class Engine:
             handle.actions.append(action)
             t = handle.samples[-1].t
             self._record(handle, LogLine(t, action.reason, "policy"))
-            if action.on_timeout:
-                handle.timed_out = True
             try:
                 await self._carry_out(handle, action)
             except Exception as exc:  # e.g. a backend that cannot do this step mid-run: say so, go on
                 self._record(handle, LogLine(t, f"could not {type(action).__name__}: {exc}", "error"))
+                if action.on_timeout and not isinstance(action, policy.Abort):
+                    # The timeout's own action failed: the timeout still ends the run, the safe way.
+                    self._record(handle, LogLine(t, "timeout: aborting instead; the VM stays on its source",
+                                                 "policy"))
+                    await self._fallback_abort(handle)
+                continue
+            if action.on_timeout:
+                handle.timed_out = True
+
+    async def _fallback_abort(self, handle: RunHandle) -> None:
+        assert handle.run is not None
+        try:
+            await handle.run.abort()
+            handle.timed_out = True
+        except Exception as exc:
+            self._record(handle, LogLine(handle.samples[-1].t, f"could not abort either: {exc}", "error"))
 
     async def _carry_out(self, handle: RunHandle, action: policy.Action) -> None:
         run = handle.run
@@ -246,24 +268,22 @@ class Engine:
     def _record(self, handle: RunHandle, update: Any) -> None:
         if isinstance(update, Sample):
             handle.samples.append(update)
-            if self.history:
-                self.history.add_sample(handle.id, update)
+            self._store(self.history and self.history.add_sample, handle.id, update)
         elif isinstance(update, PhaseChange):
             handle.phase = update.phase
-            if self.history:
-                self.history.set_phase(handle.id, update.phase)
+            if not update.phase.final:
+                handle.reached = update.phase
+            self._store(self.history and self.history.set_phase, handle.id, update.phase)
         elif isinstance(update, LogLine):
             handle.log.append(update)
-            if self.history:
-                self.history.add_log(handle.id, update.t, update.level, update.text)
+            self._store(self.history and self.history.add_log, handle.id, update.t, update.level, update.text)
         self._publish(RunUpdated(handle, update))
 
     def _finish(self, handle: RunHandle, outcome: Outcome) -> None:
         handle.outcome = outcome
         handle.phase = outcome.phase
         handle.state = RunState.FINISHED
-        if self.history:
-            self.history.finish_run(handle.id, outcome)
+        self._store(self.history and self.history.finish_run, handle.id, outcome)
         self._audit("finished", handle, phase=outcome.phase.value, cause=outcome.cause.value if outcome.cause
                     else None, vm_host=outcome.vm_host, error=outcome.error)
         self._publish(RunFinished(handle))
@@ -277,6 +297,16 @@ class Engine:
         self._events.publish(event)
 
     def _audit(self, action: str, handle: RunHandle, **details: Any) -> None:
-        if self.audit:
-            self.audit.record(action, run=handle.id, vm=handle.plan.vm, kind=handle.plan.kind.value,
-                              backend=self.backend.label, **details)
+        self._store(self.audit and self.audit.record, action, run=handle.id, vm=handle.plan.vm,
+                    kind=handle.plan.kind.value, backend=self.backend.label, **details)
+
+    def _store(self, write: Any, *args: Any, **kwargs: Any) -> None:
+        """History and audit writes never end a run: a full disk or a locked database is said, not fatal."""
+        if not write:
+            return
+        try:
+            write(*args, **kwargs)
+        except Exception as exc:
+            if not self._store_failed:
+                self._store_failed = True
+                self._events.publish(StoreProblem(f"could not record the run: {exc}"))

@@ -29,4 +29,12 @@ class RunFinished:
     handle: RunHandle
 
 
-EngineEvent = RunQueued | RunStarted | RunUpdated | RunFinished
+@dataclass(frozen=True)
+class StoreProblem:
+    """The history or the audit log could not be written (said once; runs go on)."""
+
+    text: str
+    handle: None = None
+
+
+EngineEvent = RunQueued | RunStarted | RunUpdated | RunFinished | StoreProblem

@@ -28,6 +28,7 @@ class RunHandle:
     id: str = field(default_factory=lambda: f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_ids)}")
     state: RunState = RunState.QUEUED
     phase: Phase = Phase.QUEUED
+    reached: Phase = Phase.QUEUED  # the last phase it entered before it ended (the stepper's last step)
     queued_because: str = ""
     samples: list[Sample] = field(default_factory=list)
     log: list[LogLine] = field(default_factory=list)
@@ -49,9 +50,8 @@ class RunHandle:
         s = self.last
         if s is None:
             return None
-        if s.memory_total and s.memory_processed is not None and s.phase is not Phase.MIRROR:
-            remaining = s.memory_remaining if s.memory_remaining is not None else 0
-            return max(0.0, min(1.0, 1 - remaining / s.memory_total))
+        if s.memory_total and s.memory_remaining is not None and s.phase is not Phase.MIRROR:
+            return max(0.0, min(1.0, 1 - s.memory_remaining / s.memory_total))
         if s.disks:
             total = sum(d.total for d in s.disks.values())
             return sum(d.copied for d in s.disks.values()) / total if total else None

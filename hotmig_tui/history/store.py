@@ -74,7 +74,10 @@ class History:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        # Several hotmig processes may share one history: WAL lets readers and one writer go together, and a
+        # busy timeout waits for the other writer instead of failing.
+        self._db = sqlite3.connect(self.path, timeout=10.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
         self._last_commit = time.monotonic()
 

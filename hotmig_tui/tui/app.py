@@ -12,10 +12,11 @@ from textual.screen import Screen
 from hotmig_tui.backends.base import Backend
 from hotmig_tui.core.rules import CheckContext, check
 from hotmig_tui.core.run import MigrationPlan
-from hotmig_tui.engine import Engine, RunHandle, RunState
+from hotmig_tui.engine import Engine, RunHandle, RunState, StoreProblem
 from hotmig_tui.history.audit import AuditLog
 from hotmig_tui.history.store import History
 from hotmig_tui.tui.messages import BackendProblem, EngineChanged, InventoryChanged
+from hotmig_tui.tui.screens.dialogs import Confirm
 from hotmig_tui.tui.screens.inventory import InventoryScreen
 from hotmig_tui.tui.screens.migrations import MigrationsScreen
 from hotmig_tui.tui.screens.monitor import MonitorScreen
@@ -25,7 +26,7 @@ from hotmig_tui.tui.themes import DEFAULT_THEME, load_themes
 class HotmigApp(App[None]):
     TITLE = "hotmig"
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit_safely", "Quit"),
         Binding("t", "next_theme", "Theme"),
         Binding("g", "migrations", "Migrations"),
     ]
@@ -79,6 +80,9 @@ class HotmigApp(App[None]):
 
     @on(EngineChanged)
     def _engine_changed(self, message: EngineChanged) -> None:
+        if isinstance(message.event, StoreProblem):
+            self.notify(message.event.text, title="history", severity="error", timeout=15)
+            return
         for screen in self.screen_stack:
             handler = getattr(screen, "engine_changed", None)
             if handler is not None:
@@ -139,6 +143,18 @@ class HotmigApp(App[None]):
         inventory = next((s for s in self.screen_stack if isinstance(s, InventoryScreen)), None)
         if inventory is not None:
             inventory.open_wizard(choose_vm=True)
+
+    @work
+    async def action_quit_safely(self) -> None:
+        """Quitting with migrations in flight aborts them (the VMs stay on their sources): ask first."""
+        active = [h for h in self.engine.runs.values() if h.state is not RunState.FINISHED]
+        if active:
+            names = ", ".join(h.plan.vm for h in active[:5]) + (" …" if len(active) > 5 else "")
+            question = (f"{len(active)} migration{'s are' if len(active) > 1 else ' is'} still running or queued "
+                        f"({names}). Quitting aborts them; each VM stays on its source. Quit?")
+            if not await self.push_screen_wait(Confirm(question, yes="Abort and quit")):
+                return
+        self.exit()
 
     async def on_unmount(self) -> None:
         await self.engine.close()

@@ -80,6 +80,7 @@ class LibvirtBackend:
                 try:
                     ok = await asyncio.wait_for(conn.open(), CONNECT_TIMEOUT_S)
                 except TimeoutError:
+                    conn.abandon()
                     ok, conn.error = False, f"no answer within {CONNECT_TIMEOUT_S:.0f} s"
             if not ok:
                 self._down(conn, conn.error or "unreachable")
@@ -232,6 +233,8 @@ class LibvirtBackend:
     def _publish(self, hosts: set[str], text: str = "") -> None:
         old = self._inventory
         new = self._build()
+        if new == old and not text:
+            return  # a refresh that found nothing new: no screen needs to redraw or recheck
         self._inventory = new
         vms = {v.name for v in new.vms if v.host in hosts} | {v.name for v in old.vms if v.host in hosts}
         changed_vms = frozenset(n for n in vms if old.vm(n) != new.vm(n))

@@ -67,6 +67,7 @@ class HostConnection:
         self._callback_ids: list[int] = []
         self._reconnect: asyncio.Task[None] | None = None
         self._closing = False
+        self.abandoned = False
 
     @property
     def up(self) -> bool:
@@ -79,21 +80,36 @@ class HostConnection:
         except ConnectionError as exc:  # the SSH session or its tunnel (the message names the cause)
             self.error = getattr(exc, "reason", None) or str(exc)
             return False
+        self.abandoned = False
         try:
-            conn = await self.lv.call(open_connection, uri)
+            conn = await self.lv.call(self._open_and_register, uri)
         except libvirt.libvirtError as exc:
             self.error = exc.get_error_message() or str(exc)
             return False
-        try:
-            await self.lv.call(self._register, conn)
-        except libvirt.libvirtError as exc:
-            self.error = f"connected, but cannot watch its events: {exc.get_error_message()}"
-            await self.lv.call(_close_quietly, conn)
+        if conn is None:
             return False
         self.conn = conn
         self.error = None
         self._on_up(self)
         return True
+
+    def _open_and_register(self, uri: str) -> libvirt.virConnect | None:
+        """On the libvirt thread: open, watch events; a caller that gave up waiting gets nothing left open."""
+        conn = open_connection(uri)
+        try:
+            self._register(conn)
+        except libvirt.libvirtError as exc:
+            self.error = f"connected, but cannot watch its events: {exc.get_error_message()}"
+            self._unregister_and_close(conn)
+            return None
+        if self.abandoned:  # the first-contact timeout passed while libvirt was still answering
+            self._unregister_and_close(conn)
+            return None
+        return conn
+
+    def abandon(self) -> None:
+        """Called when the caller stopped waiting for open(): a late connection is closed, not kept."""
+        self.abandoned = True
 
     def _register(self, conn: libvirt.virConnect) -> None:
         conn.registerCloseCallback(self._closed, None)
@@ -130,7 +146,8 @@ class HostConnection:
             return
         dead, self.conn = self.conn, None
         self.error = reason
-        self.lv.pool.submit(_close_quietly, dead)
+        # Its callbacks hold references: deregister them (with this connection's ids, not a later one's).
+        self.lv.submit(self._unregister_and_close, dead, list(self._callback_ids))
         self._on_down(self, reason)
         if not self._closing:
             self.keep_trying()
@@ -160,8 +177,8 @@ class HostConnection:
             conn, self.conn = self.conn, None
             await self.lv.call(self._unregister_and_close, conn)
 
-    def _unregister_and_close(self, conn: libvirt.virConnect) -> None:
-        for callback_id in self._callback_ids:
+    def _unregister_and_close(self, conn: libvirt.virConnect, ids: list[int] | None = None) -> None:
+        for callback_id in self._callback_ids if ids is None else ids:
             with contextlib.suppress(libvirt.libvirtError):
                 conn.domainEventDeregisterAny(callback_id)
         with contextlib.suppress(libvirt.libvirtError):

@@ -68,7 +68,7 @@ class HostReading:
 def read_host(conn: libvirt.virConnect) -> HostReading:
     info = conn.getInfo()  # [arch, memory MiB, cpus, MHz, nodes, sockets, cores, threads]
     caps = parse_capabilities(conn.getCapabilities())
-    domains = tuple(_read_domain(dom, stats) for dom, stats in conn.getAllDomainStats(STATS, 0))
+    domains = tuple(d for dom, stats in conn.getAllDomainStats(STATS, 0) if (d := _read_domain(dom, stats)))
     pci = {addr for d in domains for addr in d.facts.pci_addresses}
     return HostReading(
         cpu_count=info[2],
@@ -103,9 +103,19 @@ def _read_pool(pool: libvirt.virStoragePool) -> PoolReading:
     return PoolReading(facts, active, capacity, available)
 
 
-def _read_domain(dom: libvirt.virDomain, stats: dict[str, object]) -> DomainReading:
+def _read_domain(dom: libvirt.virDomain, stats: dict[str, object]) -> DomainReading | None:
+    """None when the domain went away meanwhile (it just migrated off this host)."""
+    try:
+        return _read_live_domain(dom, stats)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+def _read_live_domain(dom: libvirt.virDomain, stats: dict[str, object]) -> DomainReading:
     facts = parse_domain(dom.XMLDesc(0))
-    state_code = int(stats.get("state.state", dom.state()[0]))  # type: ignore[call-overload]
+    state_code = int(stats["state.state"] if "state.state" in stats else dom.state()[0])  # type: ignore[call-overload]
     reason = int(stats.get("state.reason", 0))  # type: ignore[call-overload]
     block: dict[str, tuple[int, int]] = {}
     for i in range(int(stats.get("block.count", 0))):  # type: ignore[call-overload]

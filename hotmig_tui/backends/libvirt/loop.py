@@ -2,9 +2,10 @@
 
 libvirt's event implementation can be registered only once per process, and a second loop gets no
 events (textual-notes.md). So every connection lives with this thread's loop, whatever loop the caller
-runs (Textual's, pytest's, asyncio.run's). Blocking libvirt calls run in a small thread pool and are
-awaited from the caller's loop; a 50 ms heartbeat keeps the libvirt loop turning (without it, events
-were seen to be lost while a long blocking call such as migrate3 ran in another thread).
+runs (Textual's, pytest's, asyncio.run's). libvirtaio changes that loop's readers and timers from whichever
+thread makes a libvirt call, and asyncio is not thread-safe: short calls therefore run on the loop's own
+thread (`call`), and only calls that block for a whole migration run in a pool thread (`call_long`), with a
+50 ms heartbeat that keeps the loop turning meanwhile (without it, events were seen to be lost).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class LibvirtLoop:
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="libvirt-events", daemon=True)
-        # Blocking calls: connections, facts, and each migration's long migrate3/blockCopy call.
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="libvirt-call")
+        # Calls that block for a whole migration (migrate3, migrateToURI3), one thread each.
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="libvirt-long")
         self._thread.start()
         self._ready.wait()
 
@@ -51,21 +52,20 @@ class LibvirtLoop:
             await asyncio.sleep(HEARTBEAT_S)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking libvirt call in the pool; await it from any event loop."""
+        """Run a short libvirt call on the libvirt loop's thread; await it from any event loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_run(fn, *args), self.loop))
+
+    async def call_long(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a call that blocks for a whole migration in a pool thread."""
         return await asyncio.wrap_future(self.pool.submit(fn, *args))
 
-    def on_loop(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-        """Run fn on the libvirt loop thread (event registration must happen there)."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Fire and forget, on the libvirt loop's thread (closing a dead connection)."""
+        self.loop.call_soon_threadsafe(fn, *args)
 
-        def run() -> None:
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
 
-        self.loop.call_soon_threadsafe(run)
-        return future
+async def _run(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
 
 
 def libvirt_loop() -> LibvirtLoop:

@@ -82,7 +82,9 @@ class MemoryMigration(LibvirtRunBase):
                  f"{params.get(libvirt.VIR_MIGRATE_PARAM_URI, 'the libvirt connection')}")
         self.enter(Phase.MIRROR if self.whole else Phase.PRECOPY,
                    "disks mirrored first, then memory" if self.whole else "memory pre-copy")
-        job = asyncio.ensure_future(self.call(self._migrate_blocking, dom, dst.conn, params, flags))
+        if self.abort_requested:  # aborted while preparing: no job exists yet to cancel
+            raise RunError("aborted before the migration started")
+        job = asyncio.ensure_future(self.lv.call_long(self._migrate_blocking, dom, dst.conn, params, flags))
         poller = asyncio.ensure_future(self._poll(dom))
         try:
             await job
@@ -270,6 +272,9 @@ class MemoryMigration(LibvirtRunBase):
             return
         await self._destroy_incoming_copy(conn.conn)
         if not self.whole or self.target_datastore is None:
+            return
+        if await self._state(self.target.name) is not None:
+            self.log(f"{self.vm.name} still exists on {self.target.name}: its images there are kept", "error")
             return
         ds = self.target_datastore
         pool = await self.call(conn.conn.storagePoolLookupByName, ds.pool or ds.name)

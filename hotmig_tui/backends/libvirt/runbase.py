@@ -12,6 +12,7 @@ import libvirt
 
 from hotmig_tui.backends.libvirt.errors import failure_cause, message
 from hotmig_tui.backends.libvirt.events import DomainEvent
+from hotmig_tui.core.describe import outcome_summary
 from hotmig_tui.core.model import Datastore, Host, Vm
 from hotmig_tui.core.run import FailureCause, LogLine, MigrationPlan, Outcome, Phase, PhaseChange, Update
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from hotmig_tui.backends.libvirt.backend import LibvirtBackend
 
 SOURCE_RECONNECT_WAIT_S = 60.0
+POSTCOPY_PAUSES = {libvirt.VIR_DOMAIN_PAUSED_POSTCOPY, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED}
 
 
 class RunError(Exception):
@@ -102,7 +104,7 @@ class LibvirtRunBase:
         except Exception as exc:  # every failure ends as an Outcome, with the VM located
             outcome = await self.failed(exc)
         self.enter(outcome.phase, outcome.error or "")
-        self.emit(LogLine(self.elapsed, _summary(outcome), "info" if outcome.ok else "error"))
+        self.emit(LogLine(self.elapsed, outcome_summary(outcome), "info" if outcome.ok else "error"))
         self._queue.put_nowait(None)
         self.backend.run_finished(self.plan.vm, {self.source.name} | ({self.target.name} if self.target else set()))
         self._outcome.set_result(outcome)
@@ -125,11 +127,15 @@ class LibvirtRunBase:
         if self.hosts_lost:
             text += "; " + "; ".join(f"{h}: {r}" for h, r in self.hosts_lost.items())
         await self._source_back()
-        try:
-            await self.clean_target()
-        except Exception as cleanup_error:  # reported, never hidden: the user must know what is left
-            self.log(f"could not clean the target: {message(cleanup_error)}", "error")
         host, paused = await self.locate_and_resume()
+        if host == self.source.name and not paused:
+            # Only now is it safe: the VM runs on its source, so nothing on the target is in use.
+            try:
+                await self.clean_target()
+            except Exception as cleanup_error:  # reported, never hidden: the user must know what is left
+                self.log(f"could not clean the target: {message(cleanup_error)}", "error")
+        elif self.target is not None:
+            self.log(f"the target was left as it is: the VM is not (only) running on {self.source.name}", "warning")
         return Outcome(phase=Phase.ABORTED if aborted else Phase.FAILED, vm_host=host, vm_paused=paused,
                        cause=cause, error=text, total_time=self.elapsed, postcopy=self.postcopy_active)
 
@@ -147,45 +153,50 @@ class LibvirtRunBase:
     async def clean_target(self) -> None:
         """Remove what this run created on the target; subclasses know what that is."""
 
+    async def _state(self, host: str) -> tuple[libvirt.virDomain, int, int] | None:
+        """The VM's domain on that host with its state and reason; None: no such domain, or host unreachable."""
+        conn = self.backend.connections.get(host)
+        if conn is None or conn.conn is None:
+            return None
+        try:
+            dom = await self.call(conn.conn.lookupByName, self.vm.name)
+            state, reason = await self.call(dom.state)
+        except libvirt.libvirtError:
+            return None
+        return dom, state, reason
+
     async def locate_and_resume(self) -> tuple[str | None, bool]:
-        """Where the VM runs now. A VM paused by a failed run is resumed; one paused by the policy's
-        pause action stays paused only if it cannot be resumed (then the outcome says so)."""
-        found: list[tuple[str, int]] = []
-        for host in dict.fromkeys(h.name for h in (self.source, self.target) if h):
-            conn = self.backend.connections.get(host)
-            if conn is None or conn.conn is None:
-                continue
-            try:
-                dom = await self.call(conn.conn.lookupByName, self.vm.name)
-                state, _reason = await self.call(dom.state)
-            except libvirt.libvirtError:
-                continue
-            if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED, libvirt.VIR_DOMAIN_PAUSED):
-                if state == libvirt.VIR_DOMAIN_PAUSED:
-                    try:
-                        await self.call(dom.resume)
-                        self.log(f"resumed {self.vm.name} on {host}: the failed run had left it paused", "warning")
-                        state = libvirt.VIR_DOMAIN_RUNNING
-                    except libvirt.libvirtError as exc:
-                        self.log(f"{self.vm.name} is paused on {host} and could not be resumed: {message(exc)}",
-                                 "error")
-                found.append((host, state))
-        running = [h for h, s in found if s != libvirt.VIR_DOMAIN_PAUSED]
-        if len(found) > 1:
-            self.log(f"{self.vm.name} is active on {', '.join(h for h, _ in found)}: check before anything else",
-                     "error")
+        """Where the VM runs now. A copy paused by the failed run is resumed only when it is certainly the one
+        copy: the source's (it holds the whole state unless post-copy began), or the target's when the source,
+        reachable, no longer has the VM. A post-copy that failed is never resumed: its memory is split."""
+        target = self.target.name if self.target and self.target.name != self.source.name else None
+        source_state = await self._state(self.source.name)
+        target_state = await self._state(target) if target else None
+        running = [h for h, st in ((self.source.name, source_state), (target, target_state))
+                   if h and st and st[1] in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED)]
+        if len(running) > 1:
+            self.log(f"{self.vm.name} RUNS ON BOTH {' and '.join(running)}: stop one by hand", "error")
         if running:
             return running[0], False
-        if found:
-            return found[0][0], True
-        self.log(f"cannot find {self.vm.name} running on {self.source.name} or "
-                 f"{self.target.name if self.target else '-'}", "error")
+        source_up = self.source.name in self.backend.connections and self.backend.connections[self.source.name].up
+        for host, st in ((self.source.name, source_state), (target, target_state)):
+            if host is None or st is None or st[1] != libvirt.VIR_DOMAIN_PAUSED:
+                continue
+            dom, _, reason = st
+            if reason in POSTCOPY_PAUSES:
+                self.log(f"{self.vm.name} is paused on {host} after a failed post-copy: its memory is split "
+                         "between the hosts; recover it with libvirt's post-copy recovery, do not resume", "error")
+                return host, True
+            if host == target and not (source_up and source_state is None):
+                continue  # the source may still hold the VM: never wake a second copy
+            try:
+                await self.call(dom.resume)
+            except libvirt.libvirtError as exc:
+                self.log(f"{self.vm.name} is paused on {host} and could not be resumed: {message(exc)}", "error")
+                return host, True
+            self.log(f"resumed {self.vm.name} on {host}: the failed run had left it paused", "warning")
+            return host, False
+        self.log(f"cannot find {self.vm.name} running on {self.source.name}{' or ' + target if target else ''}",
+                 "error")
         return None, False
 
-
-def _summary(outcome: Outcome) -> str:
-    if outcome.ok:
-        return f"done: {outcome.vm_host} runs the VM"
-    cause = f"{outcome.cause.value} ({outcome.cause.text}): " if outcome.cause else ""
-    where = f"; the VM runs on {outcome.vm_host}" if outcome.vm_host else "; the VM's host is unknown"
-    return f"{outcome.phase.value}: {cause}{outcome.error}{where}{' (paused)' if outcome.vm_paused else ''}"

@@ -18,6 +18,7 @@ from hotmig_tui.backends.libvirt import events
 from hotmig_tui.backends.libvirt.errors import message
 from hotmig_tui.backends.libvirt.events import DomainEvent
 from hotmig_tui.backends.libvirt.runbase import LibvirtRunBase, RunError
+from hotmig_tui.backends.libvirt.xmlparse import parse_domain
 from hotmig_tui.core.model import Disk
 from hotmig_tui.core.run import DiskProgress, Outcome, Phase, Sample
 from hotmig_tui.core.units import MiB
@@ -45,6 +46,7 @@ class StorageMigration(LibvirtRunBase):
         self.started: list[str] = []
         self.ready: set[str] = set()
         self.completed: set[str] = set()
+        self.pivoted: set[str] = set()
         self.failed_disks: dict[str, str] = {}
         self._changed = asyncio.Event()
 
@@ -71,6 +73,8 @@ class StorageMigration(LibvirtRunBase):
         self.enter(Phase.MIRROR, "mirror with synchronous writes, then baseline copy")
         params = {libvirt.VIR_DOMAIN_BLOCK_COPY_BANDWIDTH: int(self.bandwidth)} if self.bandwidth else {}
         for disk in self.disks:
+            if self.abort_requested:  # aborted before this copy started
+                raise RunError("aborted before every copy started")
             xml = (f"<disk type='file'><driver type='{disk.format}'/>"
                    f"<source file='{self.destinations[disk.target]}'/></disk>")
             await self.call(dom.blockCopy, disk.target, xml, params, COPY_FLAGS)
@@ -80,6 +84,7 @@ class StorageMigration(LibvirtRunBase):
         self.enter(Phase.SWITCHOVER, "brief IO pause: switching to the copies")
         for target in self.started:
             await self.call(dom.blockJobAbort, target, libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+            self.pivoted.add(target)  # from here the copy is the disk in use, whatever the events say
         await self._wait_for_pivot(dom)
         self.enter(Phase.CLEANUP, "pools refreshed" + ("; source images removed" if self.plan.options.remove_source
                                                        else "; source images kept"))
@@ -189,6 +194,15 @@ class StorageMigration(LibvirtRunBase):
                     await self.call(self.dom.blockJobAbort, target, 0)
             self.failed_disks.update({t: "canceled" for t in self.started if t not in self.completed})
 
+    async def _paths_in_use(self, conn: libvirt.virConnect) -> set[str]:
+        """Every file the running domain's disks point at now (the live XML), so a copy in use is never deleted."""
+        try:
+            dom = await self.call(conn.lookupByName, self.vm.name)
+            xml = await self.call(dom.XMLDesc, 0)
+        except libvirt.libvirtError:
+            return set(self.destinations.values())  # cannot tell: delete nothing
+        return {d.path for d in parse_domain(xml).disks}
+
     async def clean_target(self) -> None:
         """Cancel copies still running and delete the half-written images (never the source)."""
         conn = self.backend.connections.get(self.source.name)
@@ -200,10 +214,11 @@ class StorageMigration(LibvirtRunBase):
                     with contextlib.suppress(libvirt.libvirtError):
                         await self.call(self.dom.blockJobAbort, target, 0)
         await self._refresh_pools(conn.conn)
+        in_use = await self._paths_in_use(conn.conn)
         for target in self.started:
-            if target in self.completed:
-                continue
             path = self.destinations[target]
+            if target in self.completed or target in self.pivoted or path in in_use:
+                continue  # the copy is (or may be) the disk the VM now uses
             try:
                 vol = await self.call(conn.conn.storageVolLookupByPath, path)
                 await self.call(vol.delete, 0)

@@ -22,6 +22,7 @@ import random
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from hotmig_tui.core.describe import outcome_summary
 from hotmig_tui.core.model import Cluster, Datastore, Host, HostState, Inventory, Vm, VmState
 from hotmig_tui.core.physics import QEMU_MAX_DOWNTIME
 from hotmig_tui.core.run import FailureCause, LogLine, MigrationPlan, Outcome, Phase, PhaseChange, Sample, Update
@@ -208,7 +209,7 @@ class SimRunBase:
         if outcome.ok:
             self.apply(outcome)
         self.enter(outcome.phase, outcome.error or "")
-        self.log(_summary(outcome), "info" if outcome.ok else "error")
+        self.log(outcome_summary(outcome), "info" if outcome.ok else "error")
         self._queue.put_nowait(None)
         self._outcome.set_result(outcome)
 
@@ -228,11 +229,3 @@ class SimRunBase:
         """A run that succeeded: the VM (and the disks it moved) are now where the plan said."""
         self.backend.apply_migration(self.plan, self.vm.name, self.destinations)
 
-
-def _summary(outcome: Outcome) -> str:
-    """The libvirt runs' closing line, word for word."""
-    if outcome.ok:
-        return f"done: {outcome.vm_host} runs the VM"
-    cause = f"{outcome.cause.value} ({outcome.cause.text}): " if outcome.cause else ""
-    where = f"; the VM runs on {outcome.vm_host}" if outcome.vm_host else "; the VM's host is unknown"
-    return f"{outcome.phase.value}: {cause}{outcome.error}{where}{' (paused)' if outcome.vm_paused else ''}"

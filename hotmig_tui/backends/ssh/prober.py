@@ -95,7 +95,8 @@ class Prober:
             return  # storage live migration stays on its host: nothing to probe between hosts
         jobs = [self.reachability(vm.host, target, force), self.host_load(target, force)]
         if plan.kind is MigrationKind.VM:  # whole-machine migration copies the disks: no need to see them
-            paths = [d.path for d in vm.disks if d.path]
+            # Files and block devices only: `rbd:pool/img` or `pool/volume` are not paths a shell can test.
+            paths = [d.path for d in vm.disks if d.path.startswith("/")]
             if paths:
                 jobs.append(self.disk_visibility(target, paths, force))
         await asyncio.gather(*jobs)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from hotmig_tui.core.model import Inventory
+from hotmig_tui.engine import RunUpdated
 from hotmig_tui.tui.checks import ChecksComputed, InventoryChecks, compute_checks
 from hotmig_tui.tui.details import render_details
 from hotmig_tui.tui.findings_view import Palette
@@ -72,9 +73,18 @@ class InventoryScreen(Screen[None]):
         palette = Palette.of(self.app.theme_variables)
         self.query_one("#details", Static).update(render_details(self.inventory, self.selected, self.checks, palette))
 
+    def _update_totals(self) -> None:
+        migrating = getattr(self.app, "migrating", 0)
+        self.query_one(TotalsBar).update(totals_text(self.inventory, self.source, self.backend_label, migrating))
+
+    def engine_changed(self, event: object) -> None:
+        """Runs queued, started or finished change the header's count of migrations."""
+        if not isinstance(event, RunUpdated):
+            self._update_totals()
+
     def show_inventory(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self.query_one(TotalsBar).update(totals_text(inventory, self.source, self.backend_label))
+        self._update_totals()
         self.tree.update_inventory(inventory)
         self._render_details()
         self._recheck()

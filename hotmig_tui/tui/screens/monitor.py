@@ -90,7 +90,8 @@ class MonitorScreen(Screen[None]):
     def _refresh_all(self, charts: bool) -> None:
         colours = {n: getattr(self.app.current_theme, n) or self.app.current_theme.primary
                    for n in ("success", "accent", "error", "warning")}
-        self.query_one(PhaseStepper).update(stepper_text(self.handle.plan.kind, self.handle.phase, colours))
+        self.query_one(PhaseStepper).update(stepper_text(self.handle.plan.kind, self.handle.phase, colours,
+                                                             self.handle.reached))
         self.query_one("#status", Static).update(status_line(self.handle))
         log = self.query_one(RichLog)
         for line in self.handle.log[self._log_seen:]:

@@ -53,6 +53,8 @@ class Chart(Widget):
         self._dirty = True
 
     def _redraw_if_needed(self) -> None:
+        if not self.screen.is_active:
+            return  # a monitor under another screen stays dirty and redraws when shown again
         size = (self.content_size.width, self.content_size.height)
         if not self._dirty and size == self._drawn_size:
             return
