@@ -21,6 +21,8 @@ from hotmig_tui.backends.libvirt.errors import message
 from hotmig_tui.backends.libvirt.events import DomainEvent
 from hotmig_tui.backends.libvirt.runbase import LibvirtRunBase, RunError
 from hotmig_tui.backends.libvirt.samples import JOB_NONE, outcome_from_completed, sample_from_job_stats
+from hotmig_tui.core.model import Disk
+from hotmig_tui.core.rules.moves import moved_disks
 from hotmig_tui.core.run import MigrationKind, Outcome, Phase
 from hotmig_tui.core.units import MiB
 
@@ -117,9 +119,8 @@ class MemoryMigration(LibvirtRunBase):
             flags |= libvirt.VIR_MIGRATE_PEER2PEER
         return flags, params
 
-    def _moving_disks(self):  # type: ignore[no-untyped-def]
-        chosen = set(self.plan.disks)
-        return [d for d in self.vm.disks if not chosen or d.target in chosen]
+    def _moving_disks(self) -> tuple[Disk, ...]:
+        return moved_disks(self.vm, self.plan.kind, self.plan.disks)
 
     def _migrate_blocking(self, dom: libvirt.virDomain, dconn: libvirt.virConnect, params: dict[str, Any],
                           flags: int) -> None:

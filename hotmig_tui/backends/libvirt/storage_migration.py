@@ -20,7 +20,8 @@ from hotmig_tui.backends.libvirt.events import DomainEvent
 from hotmig_tui.backends.libvirt.runbase import LibvirtRunBase, RunError
 from hotmig_tui.backends.libvirt.xmlparse import parse_domain
 from hotmig_tui.core.model import Disk
-from hotmig_tui.core.run import DiskProgress, Outcome, Phase, Sample
+from hotmig_tui.core.rules.moves import moved_disks
+from hotmig_tui.core.run import DiskProgress, MigrationKind, Outcome, Phase, Sample
 from hotmig_tui.core.units import MiB
 
 POLL_S = 0.5
@@ -37,7 +38,7 @@ class StorageMigration(LibvirtRunBase):
         if self.source.name not in ds.hosts:
             raise RunError(f"datastore {ds.name} is not reachable from {self.source.name}")
         chosen = set(self.plan.disks)
-        self.disks: list[Disk] = [d for d in self.vm.disks if not chosen or d.target in chosen]
+        self.disks: list[Disk] = list(moved_disks(self.vm, MigrationKind.STORAGE, self.plan.disks))
         unknown = chosen - {d.target for d in self.vm.disks}
         if unknown:
             raise RunError(f"{self.vm.name} has no disk {', '.join(sorted(unknown))}")

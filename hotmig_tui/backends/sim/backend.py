@@ -53,7 +53,9 @@ class SimBackend:
         found = self._inventory.vm(vm)
         if found is None:
             raise KeyError(f"no VM named {vm!r}")
-        return DirtyRateMeasurement(vm, found.dirty_rate or 0.0, seconds, "simulated: the declared dirty rate")
+        if found.dirty_rate is None:
+            raise LookupError(f"{vm} declares no dirty rate in the simulated datacenter: nothing to measure")
+        return DirtyRateMeasurement(vm, found.dirty_rate, seconds, "simulated: the declared dirty rate")
 
     async def start(self, plan: MigrationPlan) -> Run:
         """Start a simulated run; raises SimRunError at once for a plan it cannot even begin (as libvirt's

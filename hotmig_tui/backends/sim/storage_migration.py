@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from hotmig_tui.backends.sim.migration import SAMPLE_S, SimRunBase, SimRunError
 from hotmig_tui.core.model import Disk
 from hotmig_tui.core.physics import PIVOT_TIME, SETUP_TIME, MirrorState
-from hotmig_tui.core.run import DiskProgress, MigrationPlan, Outcome, Phase, Sample
+from hotmig_tui.core.rules.moves import moved_disks
+from hotmig_tui.core.run import DiskProgress, MigrationKind, MigrationPlan, Outcome, Phase, Sample
 from hotmig_tui.core.units import MiB, fmt_rate
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class SimStorageRun(SimRunBase):
         unknown = chosen - {d.target for d in self.vm.disks}
         if unknown:
             raise SimRunError(f"{self.vm.name} has no disk {', '.join(sorted(unknown))}")
-        self.disks: list[Disk] = [d for d in self.vm.disks if not chosen or d.target in chosen]
+        self.disks: list[Disk] = list(moved_disks(self.vm, MigrationKind.STORAGE, self.plan.disks))
         for disk in self.disks:
             if disk.datastore == ds.name:
                 raise SimRunError(f"{disk.target} already lives on {ds.name}")
