@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hotmig_tui import __version__
 from hotmig_tui.cli import check_cmd, history_cmd, inventory_cmd, lab_cmd, migrate_cmd, predict_cmd, tui_cmd
 from hotmig_tui.cli.common import add_source_options
+from hotmig_tui.core.text import one_line
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its error messages on one line: it echoes what was typed, newlines and escapes too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(one_line(message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="hotmig",
         description="Plan, check, run and watch live migrations on libvirt/KVM. "
         "Without a subcommand, opens the dashboard.",

@@ -13,7 +13,6 @@ import ipaddress
 import os
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from hotmig_tui.core.model import (
     Vm,
     VmState,
 )
+from hotmig_tui.core.text import one_line
 from hotmig_tui.core.units import parse_rate, parse_size
 
 BACKENDS = ("libvirt", "sim")
@@ -49,7 +49,7 @@ class InventoryError(Exception):
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        problems = [_one_line(p) for p in problems]
+        problems = [one_line(p) for p in problems]
         self.problems = problems
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
@@ -81,12 +81,6 @@ def parse_inventory(text: str, source: str) -> InventoryFile:
         raise InventoryError(source, problems)
     assert result is not None
     return result
-
-
-def _one_line(problem: str) -> str:
-    """Control characters and line breaks escaped: one problem, one line, nothing sent to the terminal."""
-    return "".join(c if c == "\t" or unicodedata.category(c) not in ("Cc", "Zl", "Zp") else repr(c)[1:-1]
-                   for c in problem)
 
 
 def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
