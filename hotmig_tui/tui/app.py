@@ -112,7 +112,11 @@ class HotmigApp(App[None]):
         return sum(h.state is not RunState.FINISHED for h in self.engine.runs.values())
 
     def action_migrations(self) -> None:
-        if not isinstance(self.screen, MigrationsScreen):
+        """Back to the migrations list if one is open under the current screen, else open it."""
+        if any(isinstance(s, MigrationsScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, MigrationsScreen):
+                self.pop_screen()
+        else:
             self.push_screen(MigrationsScreen())
 
     @on(InventoryChanged)

@@ -121,7 +121,7 @@ class InventoryTree(Tree[Ref]):
     def _rebuild(self, node: TreeNode[Ref], wanted: list[tuple[Ref, bool]]) -> None:
         expanded = {c.data for c in node.children if c.is_expanded}
         node.remove_children()
-        self._filled -= {n for n in list(self._filled) if n not in self._node_ids()}
+        self._filled &= self._node_ids()
         for ref, expandable in wanted:
             child = node.add(ref.name, ref, allow_expand=expandable)
             if ref in expanded:
