@@ -8,11 +8,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from hotmig_tui.backends.base import Backend
 from hotmig_tui.backends.select import Source, open_backend
 from hotmig_tui.core.inventory_file import InventoryError
+from hotmig_tui.core.model import Inventory
 from hotmig_tui.paths import config_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -79,9 +80,14 @@ def load_backend(args: argparse.Namespace, speed: float = 1.0) -> Backend:
     return open_backend(source_from_args(args, speed))
 
 
-def fail_usage(message: str) -> NoReturn:
-    print(f"hotmig: error: {message}", file=sys.stderr)
-    raise SystemExit(EXIT_USAGE)
+async def read_inventory(args: argparse.Namespace) -> Inventory:
+    """Connect, take one snapshot, disconnect: for commands that only read."""
+    backend = load_backend(args)
+    await backend.connect()
+    try:
+        return backend.snapshot()
+    finally:
+        await backend.close()
 
 
 def run_guarded(coro: Any) -> int:

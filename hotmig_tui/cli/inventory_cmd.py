@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hotmig_tui.cli.common import EXIT_OK, add_source_options, load_backend, print_json, run_guarded
+from hotmig_tui.cli.common import EXIT_OK, add_source_options, print_json, read_inventory, run_guarded
 from hotmig_tui.cli.table import format_table
 from hotmig_tui.core.export import inventory_to_dict
 from hotmig_tui.core.model import Inventory
@@ -20,12 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _inventory(args: argparse.Namespace) -> int:
-    backend = load_backend(args)
-    await backend.connect()
-    try:
-        inventory = backend.snapshot()
-    finally:
-        await backend.close()
+    inventory = await read_inventory(args)
     if args.json:
         print_json(inventory_to_dict(inventory))
     else:

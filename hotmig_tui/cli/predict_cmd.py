@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hotmig_tui.cli.common import EXIT_OK, add_source_options, load_backend, print_json, run_guarded
+from hotmig_tui.cli.common import EXIT_OK, add_source_options, print_json, read_inventory, run_guarded
 from hotmig_tui.cli.planning import add_run_options, add_target_options, options_from_args, plan_from_args, positive
 from hotmig_tui.core.export import plain
 from hotmig_tui.core.predict import LinkFacts, Prediction, predict
@@ -24,12 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _predict(args: argparse.Namespace) -> int:
-    backend = load_backend(args)
-    await backend.connect()
-    try:
-        inventory = backend.snapshot()
-    finally:
-        await backend.close()
+    inventory = await read_inventory(args)
     plan = plan_from_args(args, inventory, options_from_args(args))
     vm = inventory.vm(plan.vm)
     assert vm is not None
