@@ -51,7 +51,7 @@ class InventoryError(Exception):
         self.source = source
         problems = [one_line(p) for p in problems]
         self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+        super().__init__("\n".join(f"{one_line(source)}: {p}" for p in problems))
 
 
 @dataclass(frozen=True)

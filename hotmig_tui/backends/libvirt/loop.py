@@ -2,10 +2,11 @@
 
 libvirt's event implementation can be registered only once per process, and a second loop gets no
 events (textual-notes.md). So every connection lives with this thread's loop, whatever loop the caller
-runs (Textual's, pytest's, asyncio.run's). libvirtaio changes that loop's readers and timers from whichever
-thread makes a libvirt call, and asyncio is not thread-safe: short calls therefore run on the loop's own
-thread (`call`), and only calls that block for a whole migration run in a pool thread (`call_long`), with a
-50 ms heartbeat that keeps the loop turning meanwhile (without it, events were seen to be lost).
+runs (Textual's, pytest's, asyncio.run's). libvirt calls run in a thread pool, never on that loop: a call that
+waits on a busy daemon (one whose peer the network lost) would otherwise stall every connection's keepalive, and
+daemons would drop healthy connections (tried: a network cut then read as a host failure, 20 lab tests failed).
+libvirtaio updates the loop's readers and timers from the calling thread; the 50 ms heartbeat keeps the loop
+turning so such an update is picked up (without it, events were seen to be lost). See docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class LibvirtLoop:
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="libvirt-events", daemon=True)
-        # Calls that block for a whole migration (migrate3, migrateToURI3), one thread each.
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="libvirt-long")
+        # Every blocking call: connections, facts, tuning, and each migration's migrate3 for its whole length.
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="libvirt-call")
         self._thread.start()
         self._ready.wait()
 
@@ -52,20 +53,15 @@ class LibvirtLoop:
             await asyncio.sleep(HEARTBEAT_S)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a short libvirt call on the libvirt loop's thread; await it from any event loop."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_run(fn, *args), self.loop))
-
-    async def call_long(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a call that blocks for a whole migration in a pool thread."""
+        """Run a blocking libvirt call in the pool; await it from any event loop."""
         return await asyncio.wrap_future(self.pool.submit(fn, *args))
 
+    # The long call (migrate3) is a call like the others; the name says at the call site that it blocks for long.
+    call_long = call
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Fire and forget, on the libvirt loop's thread (closing a dead connection)."""
-        self.loop.call_soon_threadsafe(fn, *args)
-
-
-async def _run(fn: Callable[..., T], *args: Any) -> T:
-    return fn(*args)
+        """Fire and forget in the pool (closing a dead connection)."""
+        self.pool.submit(fn, *args)
 
 
 def libvirt_loop() -> LibvirtLoop:
