@@ -32,6 +32,7 @@ from hotmig_tui.backends.sim import demo_inventory_file
 from hotmig_tui.cli import build_parser, main, migrate_cmd, tui_cmd
 from hotmig_tui.cli.table import format_table
 from hotmig_tui.core.inventory_file import InventoryError, InventoryFile
+from hotmig_tui.core.text import one_line
 from tests import strategies as s
 
 FIXTURES = [HealthCheck.function_scoped_fixture]  # the `cli` fixture is set up once and reused by every example
@@ -199,7 +200,8 @@ def check_usage_message(err: str, files: list[str], where: str) -> None:
     elif lines[0] == "hotmig: bad inventory file":
         assert len(lines) > 1, where
         for line in lines[1:]:
-            if not any(line.startswith(f"{f}: ") for f in files):  # a problem broken over lines by a raw key
+            # The file as printed: a name with control characters is shown escaped, on the one line.
+            if not any(line.startswith(f"{one_line(f)}: ") for f in files):
                 assert s.bug_open("raw-control-chars"), f"a problem line names no file: {line!r}\n{where}"
     else:
         assert len(lines) == 1 and re.fullmatch(r"hotmig: error: \S.*", lines[0]), where

@@ -115,9 +115,9 @@ class LibvirtRunBase:
     async def failed(self, exc: BaseException) -> Outcome:
         """Say why, find where the VM runs, resume it if a failure left it paused, clean the target."""
         text = message(exc)
-        aborted = self.abort_requested and (
-            not isinstance(exc, libvirt.libvirtError) or exc.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED
-            or "cancel" in text.lower() or "abort" in text.lower())
+        # Once an abort was asked for, the job's end is that abort, whatever words libvirt puts on it ("canceled
+        # by client", or a "Channel error" when the cancel tore a capped stream down); its text is kept.
+        aborted = self.abort_requested
         cause: FailureCause | None = None
         if not aborted:
             cause = failure_cause(exc if isinstance(exc, libvirt.libvirtError) else text,
