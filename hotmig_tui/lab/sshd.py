@@ -205,7 +205,15 @@ def ensure(paths: Paths, st: LabState, n: int, log: Log) -> list[str]:
         rec.sshd_pid, rec.sshd_for = _start(paths, i, daemon), daemon
         started[i] = rec.sshd_pid
     for i, pid in started.items():
-        _wait_ready(paths, i, pid)
+        try:
+            _wait_ready(paths, i, pid)
+        except LabError as first:
+            # Seen rarely right after its libvirtd was killed and restarted (healing a crash test): start it once
+            # more, and fail with both reasons if that does not help either.
+            rec = st.hosts[i]
+            log(f"{layout.host_name(i)}: sshd did not come up ({str(first).splitlines()[0]}); starting it again")
+            rec.sshd_pid = pid = _start(paths, i, rec.sshd_for or 0)
+            _wait_ready(paths, i, pid)
         log(f"{layout.host_name(i)}: sshd started (pid {pid}) at {layout.ssh_address(i)}")
     return [layout.host_name(i) for i in started]
 
